@@ -1,0 +1,64 @@
+"""Whole-word, longest-match lookup of mapping literals over a token list.
+
+Each literal is stored as its token sequence, so matching is independent of case (unless
+the entry asks otherwise), hyphens, slashes and spacing. At each position the longest
+literal wins and its tokens are consumed, so "pericardial effusion" beats "effusion" and
+"no change" beats "no".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Generic, NamedTuple, TypeVar
+
+from .tokens import Token, literal_key
+
+V = TypeVar("V")
+
+
+class Hit(NamedTuple, Generic[V]):
+    first: int  # index of the first token
+    last: int  # index one past the last token
+    values: tuple[V, ...]
+
+
+class Lexicon(Generic[V]):
+    def __init__(self, literals: Iterable[tuple[str, V, bool]]):
+        """``literals``: (surface form, value, case_sensitive) triples."""
+        folded: dict[tuple[str, ...], list[V]] = defaultdict(list)
+        exact: dict[tuple[str, ...], list[V]] = defaultdict(list)
+        for literal, value, case_sensitive in literals:
+            key = literal_key(literal, case_sensitive=case_sensitive)
+            table = exact if case_sensitive else folded
+            if key and value not in table[key]:
+                table[key].append(value)
+        self._folded = {k: tuple(v) for k, v in folded.items()}
+        self._exact = {k: tuple(v) for k, v in exact.items()}
+        self._first_folded = {k[0] for k in self._folded}
+        self._first_exact = {k[0] for k in self._exact}
+        self._longest = max(map(len, [*self._folded, *self._exact]), default=0)
+
+    def __len__(self) -> int:
+        return len(self._folded) + len(self._exact)
+
+    def find(self, tokens: list[Token]) -> list[Hit[V]]:
+        hits: list[Hit[V]] = []
+        n = len(tokens)
+        i = 0
+        while i < n:
+            tok = tokens[i]
+            if tok.norm not in self._first_folded and tok.text not in self._first_exact:
+                i += 1
+                continue
+            for size in range(min(self._longest, n - i), 0, -1):
+                window = tokens[i:i + size]
+                values = self._folded.get(tuple(t.norm for t in window)) or self._exact.get(
+                    tuple(t.text for t in window))
+                if values:
+                    hits.append(Hit(i, i + size, values))
+                    i += size
+                    break
+            else:
+                i += 1
+        return hits

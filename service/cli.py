@@ -1,0 +1,142 @@
+"""The ``radplain`` command line. Bad input: one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import cache
+from pathlib import Path
+
+from .errors import BadInput, RadplainError
+
+MAX_INPUT_BYTES = 5 * 1024 * 1024  # a radiology report is a few kB; 5 MB is abuse
+
+
+@cache
+def _explainer():
+    from . import mappings
+    from .annotate.explain import Explainer
+
+    return Explainer(mappings.default())
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise BadInput(f"{path}: no such file")
+        with p.open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise BadInput(f"{path}: input is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def load_source(data: bytes, name: str):
+    """Plain text or a FHIR DiagnosticReport (detected) -> AnalysedText."""
+    from .annotate import source_text
+    from .fhir.report import validate_report
+
+    text = source_text.decode_bytes(data)
+    if "\x00" in text:
+        raise BadInput(f"{name}: input is binary, not a text report or FHIR JSON")
+    stripped = text.strip()
+    if not stripped:
+        raise BadInput(f"{name}: input is empty; give a report text or a DiagnosticReport")
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{name}: looks like JSON but is not valid JSON: {exc.msg} "
+                           f"at line {exc.lineno} column {exc.colno}") from exc
+        return source_text.from_report(validate_report(obj))
+    return source_text.from_plain(text)
+
+
+def cmd_explain(args) -> int:
+    from .render import render_html, render_text
+
+    source = load_source(_read(args.path), "stdin" if args.path == "-" else args.path)
+    doc = _explainer().explain(source, args.lang)
+    if args.format == "json":
+        out = json.dumps(doc, ensure_ascii=False, indent=2)
+    elif args.format == "html":
+        out = render_html(doc)
+    else:
+        out = render_text(doc)
+    sys.stdout.write(out + "\n")
+    return 0
+
+
+def cmd_assertions(args) -> int:
+    from .annotate.explain import assert_target
+
+    explainer = _explainer()
+    name = "stdin" if args.path == "-" else args.path
+    lines = _read(args.path).decode("utf-8", errors="strict").splitlines()
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{name}:{number}: not valid JSON: {exc.msg}") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise BadInput(f"{name}:{number}: each line needs a \"text\" string")
+        start, end, text = item.get("start"), item.get("end"), item["text"]
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            raise BadInput(f"{name}:{number}: \"start\" and \"end\" must be integers with "
+                           f"0 <= start < end <= {len(text)} (the length of \"text\")")
+        result = assert_target(explainer, text, start, end)
+        item.update(assertion=result.assertion, historical=result.historical,
+                    certainty=result.certainty)
+        out.append(json.dumps(item, ensure_ascii=False))
+    sys.stdout.write("".join(line + "\n" for line in out))
+    return 0
+
+
+def cmd_check_mappings(args) -> int:
+    from . import mappings
+
+    loaded = mappings.load()
+    counts = ", ".join(f"{len(getattr(loaded, k))} {k}" for k in mappings.KINDS)
+    print(f"mappings OK: {counts}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="radplain", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("explain", help="explain a report (plain text or FHIR DiagnosticReport JSON)")
+    e.add_argument("--lang", choices=["en", "es"], default="en")
+    e.add_argument("--format", choices=["json", "text", "html"], default="text")
+    e.add_argument("path", nargs="?", default="-", help="report file, or - for stdin (default)")
+    e.set_defaults(func=cmd_explain)
+
+    a = sub.add_parser("assertions", help="JSON Lines {text,start,end} in; assertion per line out")
+    a.add_argument("path", nargs="?", default="-")
+    a.set_defaults(func=cmd_assertions)
+
+    c = sub.add_parser("check-mappings", help="validate every file in mappings/ against its schema")
+    c.set_defaults(func=cmd_check_mappings)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RadplainError as exc:
+        print(f"radplain: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except UnicodeDecodeError as exc:
+        print(f"radplain: error: input is not UTF-8 text ({exc.reason} at byte {exc.start})",
+              file=sys.stderr)
+        return BadInput.exit_code
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,47 @@
+"""One error type per failure kind; each knows its HTTP status and CLI exit code.
+
+Exit codes are a contract (0 ok, 2 bad input, 3 FHIR server or network, 4 configuration)
+and are never reused for another meaning.
+"""
+
+
+class RadplainError(Exception):
+    """Base class. ``str(err)`` is a one-line message that says what to fix."""
+
+    status = 500
+    exit_code = 1
+    title = "Internal error"
+
+
+class BadInput(RadplainError):
+    status = 400
+    exit_code = 2
+    title = "Bad input"
+
+
+class UnsupportedMediaType(BadInput):
+    status = 415
+    title = "Unsupported media type"
+
+
+class PayloadTooLarge(BadInput):
+    status = 413
+    title = "Payload too large"
+
+
+class FhirError(RadplainError):
+    status = 502
+    exit_code = 3
+    title = "FHIR server error"
+
+
+class ConfigError(RadplainError):
+    status = 500
+    exit_code = 4
+    title = "Configuration error"
+
+
+class MappingError(ConfigError):
+    """A file in mappings/ does not match its schema, or clashes with another entry."""
+
+    title = "Mapping data error"

@@ -1,0 +1,139 @@
+"""Load the reviewed clinical data in ``mappings/`` and refuse anything malformed.
+
+Every file is checked against its JSON Schema in ``mappings/schema/``; ids must be
+unique across all files of a kind, and a surface form may belong to one entry only,
+because an ambiguous match would make a lay sentence untraceable. Errors name the file
+and the entry so a reviewer can fix the data without reading code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from .annotate.tokens import literal_key
+from .errors import MappingError
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+
+# kind -> the files (or folder of files) that hold it, relative to mappings/
+KINDS = {
+    "glossary": "glossary",
+    "phrases": "phrases.yaml",
+    "critical": "critical.yaml",
+    "context": "context.yaml",
+    "certainty": "certainty.yaml",
+    "sections": "sections.yaml",
+    "templates": "templates.yaml",
+    "questions": "questions.yaml",
+}
+
+try:  # libyaml is several times faster; the pure-Python loader gives the same result
+    _YamlLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _YamlLoader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """All mapping data, as plain lists of dicts, keyed by kind."""
+
+    glossary: list[dict]
+    phrases: list[dict]
+    critical: list[dict]
+    context: list[dict]
+    certainty: list[dict]
+    sections: list[dict]
+    templates: list[dict]
+    questions: list[dict]
+
+    def by_id(self) -> dict[str, dict]:
+        return {e["id"]: e for kind in KINDS for e in getattr(self, kind)}
+
+
+def _registry(schema_dir: Path) -> Registry:
+    resources = []
+    for path in schema_dir.glob("*.schema.json"):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((path.name, Resource.from_contents(schema)))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+def _files(root: Path, rel: str) -> list[Path]:
+    target = root / rel
+    if target.is_dir():
+        return sorted(target.glob("*.yaml"))
+    return [target] if target.exists() else []
+
+
+def _entry_name(entry: object, index: int) -> str:
+    if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+        return entry["id"]
+    return f"entry #{index + 1}"
+
+
+def load_kind(kind: str, root: Path = MAPPINGS_DIR) -> list[dict]:
+    schema_dir = root / "schema"
+    schema_path = schema_dir / f"{kind}.schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, registry=_registry(schema_dir))
+    files = _files(root, KINDS[kind])
+    if not files:
+        raise MappingError(f"{root / KINDS[kind]}: no {kind} mapping file found")
+    entries: list[dict] = []
+    seen_ids: dict[str, Path] = {}
+    for path in files:
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+        except yaml.YAMLError as exc:
+            raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            err = errors[0]
+            where = list(err.absolute_path)
+            name = _entry_name(data[where[0]], where[0]) if where and isinstance(data, list) else "file"
+            field = ".".join(str(p) for p in where[1:]) or "(entry)"
+            raise MappingError(f"{path.relative_to(root)}: {name}: {field}: {err.message}")
+        for i, entry in enumerate(data):
+            if entry["id"] in seen_ids:
+                raise MappingError(
+                    f"{path.relative_to(root)}: {entry['id']}: duplicate id "
+                    f"(also in {seen_ids[entry['id']].relative_to(root)})"
+                )
+            seen_ids[entry["id"]] = path
+            entries.append(entry)
+    _check_unique_literals(kind, entries, root)
+    return entries
+
+
+def _check_unique_literals(kind: str, entries: list[dict], root: Path) -> None:
+    owner: dict[tuple, str] = {}
+    for entry in entries:
+        keys = [literal_key(x) for x in entry.get("match", [])]
+        keys += [("case",) + literal_key(x, case_sensitive=True) for x in entry.get("match_case", [])]
+        for key in keys:
+            if not key or key == ("case",):
+                raise MappingError(f"{kind}: {entry['id']}: a match literal has no words in it")
+            if key in owner and owner[key] != entry["id"]:
+                raise MappingError(
+                    f"{kind}: {entry['id']}: matches {' '.join(key)!r}, which "
+                    f"{owner[key]} already matches; keep it in one entry"
+                )
+            owner[key] = entry["id"]
+
+
+def load(root: Path = MAPPINGS_DIR) -> Mappings:
+    return Mappings(**{kind: load_kind(kind, root) for kind in KINDS})
+
+
+@cache
+def default() -> Mappings:
+    """The shipped mappings, loaded and validated once per process."""
+    return load()

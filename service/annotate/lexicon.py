@@ -42,16 +42,20 @@ class Lexicon(Generic[V]):
     def __len__(self) -> int:
         return len(self._folded) + len(self._exact)
 
-    def find(self, tokens: list[Token]) -> list[Hit[V]]:
+    def find(self, tokens: list[Token], stop: frozenset[int] = frozenset()) -> list[Hit[V]]:
+        """Greedy longest matches, left to right; no match covers a token in ``stop``."""
         hits: list[Hit[V]] = []
         n = len(tokens)
         i = 0
         while i < n:
             tok = tokens[i]
-            if tok.norm not in self._first_folded and tok.text not in self._first_exact:
+            if i in stop or (tok.norm not in self._first_folded and tok.text not in self._first_exact):
                 i += 1
                 continue
-            for size in range(min(self._longest, n - i), 0, -1):
+            longest = min(self._longest, n - i)
+            if stop:
+                longest = next((k for k in range(1, longest + 1) if i + k - 1 in stop), longest + 1) - 1
+            for size in range(longest, 0, -1):
                 window = tokens[i:i + size]
                 values = self._folded.get(tuple(t.norm for t in window)) or self._exact.get(
                     tuple(t.text for t in window))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 # Sections whose text is explained to the patient, in report order.
-EXPLAINED = ("impression", "addendum", "recommendation")
+EXPLAINED = ("impression", "addendum", "recommendation", "communication")
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,13 @@ class SectionFinder:
             # an all-capitals header before text, counts: "Findings suggest ..." is prose.
             line_end = text.find("\n", m.end())
             rest = text[m.end(): line_end if line_end >= 0 else len(text)]
-            if not m.group("after"):
+            name = self._canonical[self._key(header)]
+            if not m.group("after") and name != "signature":
                 alone = not rest.strip()
                 if not (header.isupper() or (alone and header[:1].isupper())):
                     continue
                 if not alone and not header.isupper():
                     continue
-            name = self._canonical[self._key(header)]
             heads.append((m.start(), m.end(), name, header))
         sections = []
         for i, (_, content_start, name, header) in enumerate(heads):

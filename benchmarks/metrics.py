@@ -1,0 +1,93 @@
+"""Quality figures the project tracks, computed the same way by tests and benchmarks.
+
+- readability: Flesch-Kincaid grade of each explanation's lay text (textstat 0.7.4,
+  which counts syllables offline with pyphen);
+- coverage: share of uncommon words (wordfreq Zipf < 3) in impressions that fall inside
+  a glossary, finding or phrase span;
+- assertions: per-label precision, recall and F1 on the labelled set;
+- impressions: share of corpus reports whose impression is found exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+
+ZIPF_UNCOMMON = 3.0
+_WORD = re.compile(r"[A-Za-z][A-Za-z']+")
+
+
+def lay_text(doc: dict) -> str:
+    return " ".join([doc["summary"]] + [i["lay"] for i in doc["items"]])
+
+
+def fk_grades(docs: list[dict]) -> list[float]:
+    import textstat
+
+    return [textstat.flesch_kincaid_grade(lay_text(d)) for d in docs]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def readability(docs: list[dict]) -> dict:
+    grades = fk_grades(docs)
+    return {"n": len(grades), "median": statistics.median(grades),
+            "p95": percentile(grades, 0.95), "max": max(grades)}
+
+
+def coverage(docs: list[dict]) -> dict:
+    """Uncommon words in each impression, and how many a mapping entry explains."""
+    from wordfreq import zipf_frequency
+
+    total, covered = 0, 0
+    missing: Counter[str] = Counter()
+    for doc in docs:
+        imp = doc["impression"]
+        if imp is None:
+            continue
+        spans = [(x["start"], x["end"]) for key in ("findings", "glossary", "phrases")
+                 for x in doc[key]]
+        for m in _WORD.finditer(imp["text"]):
+            word = m.group().lower().strip("'")
+            if zipf_frequency(word, "en") >= ZIPF_UNCOMMON:
+                continue
+            a, b = imp["start"] + m.start(), imp["start"] + m.end()
+            total += 1
+            if any(s <= a and b <= e for s, e in spans):
+                covered += 1
+            else:
+                missing[word] += 1
+    return {"uncommon": total, "covered": covered,
+            "share": covered / total if total else 1.0, "missing": missing}
+
+
+def assertion_scores(gold: list[str], predicted: list[str]) -> dict[str, dict]:
+    labels = sorted(set(gold) | set(predicted))
+    out = {}
+    for label in labels:
+        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
+        fp = sum(p == label and g != label for g, p in zip(gold, predicted, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[label] = {"n": tp + fn, "precision": precision, "recall": recall, "f1": f1}
+    return out
+
+
+def impression_accuracy(corpus: list[dict], docs: list[dict]) -> tuple[float, list[str]]:
+    wrong = []
+    for report, doc in zip(corpus, docs, strict=True):
+        got = doc["impression"]["text"] if doc["impression"] else None
+        want = report["impression"].strip() if report["impression"] else None
+        if got != want:
+            wrong.append(report["id"])
+    return 1 - len(wrong) / len(corpus), wrong

@@ -1,0 +1,53 @@
+"""Print the quality figures for the corpus and the assertion set.
+
+    python benchmarks/quality.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.metrics import assertion_scores, coverage, impression_accuracy, readability  # noqa: E402
+from service import mappings  # noqa: E402
+from service.annotate.explain import Explainer, assert_target  # noqa: E402
+from service.annotate.source_text import from_plain  # noqa: E402
+
+
+def main() -> None:
+    explainer = Explainer(mappings.default())
+    corpus = yaml.safe_load((ROOT / "tests/data/corpus/reports.yaml").read_text())
+    docs = [explainer.explain(from_plain(r["text"])) for r in corpus]
+
+    r = readability(docs)
+    print(f"corpus: {len(corpus)} reports")
+    print(f"readability (Flesch-Kincaid grade of lay text): median {r['median']:.2f}, "
+          f"p95 {r['p95']:.2f}, max {r['max']:.2f}   goal: median <= 6.0, p95 <= 8.0")
+    c = coverage(docs)
+    print(f"uncommon impression words (Zipf < 3) explained: {c['covered']}/{c['uncommon']} "
+          f"= {c['share']:.1%}   goal: >= 95%")
+    if c["missing"]:
+        print("  most frequent unexplained:", ", ".join(f"{w} ({n})" for w, n in c["missing"].most_common(25)))
+    acc, wrong = impression_accuracy(corpus, docs)
+    print(f"impression found exactly: {acc:.1%}" + (f"  (wrong: {', '.join(wrong)})" if wrong else ""))
+
+    path = ROOT / "tests/data/assertions/radiology_assertions.jsonl"
+    items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    predicted = [assert_target(explainer, i["text"], i["start"], i["end"]) for i in items]
+    scores = assertion_scores([i["label"] for i in items], [p.assertion for p in predicted])
+    print(f"assertions: {len(items)} labelled items")
+    for label, s in scores.items():
+        print(f"  {label:<30} n={s['n']:<4} P={s['precision']:.3f} R={s['recall']:.3f} F1={s['f1']:.3f}")
+    hist = sum(p.historical == bool(i["historical"]) for p, i in zip(predicted, items, strict=True))
+    print(f"  historical flag accuracy: {hist / len(items):.3f}")
+    print("  goals: F1(absent) >= 0.96, F1(possible) >= 0.90")
+
+
+if __name__ == "__main__":
+    main()

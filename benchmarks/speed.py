@@ -1,0 +1,101 @@
+"""Print explanation and assertion throughput, with negspacy as the baseline in the same run.
+
+    make bench        (installs the bench extra: negspacy + spaCy)
+
+Goals (issue 2): >= 1,000 explanations/s on one core; assertions >= 2x negspacy's rate on
+the same items; `radplain explain` on one report <= 0.5 s wall time. Everything runs in
+this one process on one core, so the ratios compare like with like.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from service import mappings  # noqa: E402
+from service.annotate.explain import Explainer, assert_target  # noqa: E402
+from service.annotate.source_text import from_plain  # noqa: E402
+
+
+def rate(fn, items, min_seconds: float = 2.0) -> float:
+    """Items per second over whole passes, at least ``min_seconds`` long."""
+    for item in items[:20]:  # warm caches
+        fn(item)
+    done, start = 0, time.perf_counter()
+    while True:
+        for item in items:
+            fn(item)
+        done += len(items)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def negspacy_assert():
+    import spacy
+    from negspacy.negation import Negex  # noqa: F401  (registers the factory)
+    from negspacy.termsets import termset
+
+    nlp = spacy.blank("en")
+    negex = nlp.add_pipe("negex", config={"neg_termset": termset("en_clinical").get_patterns(),
+                                          "ent_types": ["FINDING"]})
+
+    def run(item):
+        doc = nlp.make_doc(item["text"])
+        span = doc.char_span(item["start"], item["end"], label="FINDING", alignment_mode="expand")
+        doc.ents = [span]
+        doc = negex(doc)
+        return doc.ents[0]._.negex
+
+    return run
+
+
+def cli_wall_time(runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "service", "explain", "examples/chest-xray.txt"],
+                       cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; pinned to one core")
+    explainer = Explainer(mappings.default())
+    corpus = yaml.safe_load((ROOT / "tests/data/corpus/reports.yaml").read_text())
+    sources = [from_plain(r["text"]) for r in corpus]
+    explain_rate = rate(lambda s: explainer.explain(s), sources)
+    print(f"explanations: {explain_rate:,.0f} reports/s over {len(sources)} corpus reports "
+          f"(goal >= 1,000)")
+
+    path = ROOT / "tests/data/assertions/radiology_assertions.jsonl"
+    items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    ours = rate(lambda i: assert_target(explainer, i["text"], i["start"], i["end"]), items)
+    try:
+        baseline = rate(negspacy_assert(), items)
+    except ImportError:
+        print("negspacy is not installed: run `make bench`, which installs the bench extra")
+        baseline = float("nan")
+    print(f"assertions: radplain {ours:,.0f}/s, negspacy {baseline:,.0f}/s on the same "
+          f"{len(items)} items; ratio {ours / baseline:.2f}x (goal >= 2x)")
+    print(f"`radplain explain` one report, wall time: {cli_wall_time():.3f} s median of 5 "
+          f"(goal <= 0.5 s)")
+
+
+if __name__ == "__main__":
+    main()

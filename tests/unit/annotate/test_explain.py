@@ -1,0 +1,127 @@
+"""The Explanation document: safety, traceability and the contract other parts rely on."""
+
+import re
+
+from service.annotate.source_text import from_report
+from tests.conftest import fhir_example
+
+CONTRACT_FIELDS = {"text", "impression", "summary", "items", "findings", "rads", "glossary",
+                   "urgency", "language"}
+
+
+def _finding(doc, term):
+    return [f for f in doc["findings"] if f["text"].lower() == term.lower()]
+
+
+def test_document_has_the_contract_fields(explain):
+    doc = explain("IMPRESSION: No acute cardiopulmonary process.")
+    assert CONTRACT_FIELDS <= doc.keys()
+    assert doc["language"] == "en" and doc["urgency"] in {"routine", "soon", "urgent", "critical"}
+
+
+def test_no_pneumothorax_is_never_explained_as_a_pneumothorax(explain):
+    doc = explain("IMPRESSION:\n1. No pneumothorax.\n2. Lines and tubes in standard position.")
+    [ptx] = _finding(doc, "pneumothorax")
+    assert ptx["assertion"] == "absent"
+    assert ptx["critical"] is False and doc["urgency"] == "routine"
+    lay = doc["items"][0]["lay"].lower()
+    assert "no sign of" in lay
+    assert "can need care right away" not in doc["summary"].lower()
+
+
+def test_present_critical_finding_sets_critical_urgency(explain):
+    doc = explain("IMPRESSION: Large right pneumothorax. Findings communicated to Dr. Lee at 14:32.")
+    [ptx] = _finding(doc, "pneumothorax")
+    assert ptx["assertion"] == "present" and ptx["critical"] is True
+    assert doc["urgency"] == "critical"
+    assert doc["summary"].startswith("The report names a finding that can need care right away.")
+
+
+def test_possible_critical_finding_raises_urgency(explain):
+    doc = explain("IMPRESSION: Findings suspicious for acute appendicitis.")
+    assert doc["urgency"] in {"urgent", "critical"}
+
+
+def test_hypothetical_or_historical_critical_finding_does_not_raise_urgency(explain):
+    for text in ("IMPRESSION: If symptoms persist, repeat imaging to assess for pulmonary embolism.",
+                 "IMPRESSION: History of pulmonary embolism. No acute findings."):
+        doc = explain(text)
+        assert doc["urgency"] in {"routine", "soon"}, text
+
+
+def test_indication_only_finding_is_not_a_finding(explain):
+    doc = explain("INDICATION: Cough, rule out pneumonia.\nIMPRESSION: Clear lungs. No acute process.")
+    assert not _finding(doc, "pneumonia")
+    assert all(f["start"] >= doc["impression"]["start"] for f in doc["findings"])
+
+
+def test_every_lay_sentence_traces_to_a_span_and_existing_mapping_entries(explain, mappings, corpus):
+    known = mappings.by_id().keys()
+    for report in corpus[:60]:
+        doc = explain(report["text"])
+        for item in doc["items"]:
+            assert item["sentences"], report["id"]
+            for s in item["sentences"]:
+                assert 0 <= s["start"] < s["end"] <= len(doc["text"])
+                assert s["mapping_ids"] and set(s["mapping_ids"]) <= known, (report["id"], s)
+
+
+def test_findings_spans_index_into_the_returned_text(explain, corpus):
+    for report in corpus:
+        doc = explain(report["text"])
+        for f in doc["findings"] + doc["glossary"]:
+            key = "text" if "text" in f else "term"
+            assert doc["text"][f["start"]:f["end"]] == f[key], report["id"]
+
+
+def test_lay_text_invents_no_numbers(explain, corpus):
+    for report in corpus:
+        doc = explain(report["text"])
+        source_numbers = set(re.findall(r"\d+(?:\.\d+)?", doc["text"]))
+        lay = " ".join(i["lay"] for i in doc["items"]) + " " + doc["summary"]
+        lay = re.sub(r"has \d+ points?", "", lay)  # the count of points is ours, by design
+        invented = set(re.findall(r"\d+(?:\.\d+)?", lay)) - source_numbers
+        assert not invented, (report["id"], invented)
+
+
+def test_items_follow_the_impression_order(explain):
+    doc = explain("IMPRESSION:\n1. Small left pleural effusion.\n2. No pneumothorax.\n3. Mild cardiomegaly.")
+    assert [i["text"] for i in doc["items"]] == ["Small left pleural effusion.", "No pneumothorax.", "Mild cardiomegaly."]
+    assert [i["priority"] for i in doc["items"]] == [1, 2, 3]
+
+
+def test_output_is_deterministic(explain, corpus):
+    for report in corpus[:30]:
+        assert explain(report["text"]) == explain(report["text"])
+
+
+def test_two_to_four_questions(explain, corpus):
+    for report in corpus:
+        assert 2 <= len(explain(report["text"])["questions"]) <= 4, report["id"]
+
+
+def test_report_without_impression_is_explained_whole_and_says_so(explain):
+    doc = explain("Mild degenerative changes of the lumbar spine. No fracture.")
+    assert doc["impression"] is None
+    assert "explained the whole report" in doc["summary"]
+    assert len(doc["items"]) == 2
+
+
+def test_conclusion_is_used_when_the_body_has_no_impression(explainer):
+    doc = explainer.explain(from_report(fhir_example("body-without-impression-plus-conclusion.json")))
+    assert doc["impression"]["source"] == "conclusion"
+    assert doc["impression"]["text"] == "Cholelithiasis without cholecystitis."
+    [stone] = _finding(doc, "Cholelithiasis")
+    assert stone["assertion"] == "present"
+
+
+def test_disclaimer_is_always_there(explain):
+    assert "does not replace your doctor" in explain("IMPRESSION: Normal study.")["disclaimer"]
+
+
+def test_hostile_html_in_report_text_is_only_text(explain):
+    from service.render import render_html
+
+    doc = explain('IMPRESSION: <script>alert(1)</script> No <img src=x onerror=alert(2)> effusion.')
+    html = render_html(doc)
+    assert "<script>" not in html and "<img" not in html

@@ -39,8 +39,12 @@ def percentile(values: list[float], q: float) -> float:
 
 def readability(docs: list[dict]) -> dict:
     grades = fk_grades(docs)
-    return {"n": len(grades), "median": statistics.median(grades),
-            "p95": percentile(grades, 0.95), "max": max(grades)}
+    return {
+        "n": len(grades),
+        "median": statistics.median(grades),
+        "p95": percentile(grades, 0.95),
+        "max": max(grades),
+    }
 
 
 def coverage(docs: list[dict]) -> dict:
@@ -53,8 +57,9 @@ def coverage(docs: list[dict]) -> dict:
         imp = doc["impression"]
         if imp is None:
             continue
-        spans = [(x["start"], x["end"]) for key in ("findings", "glossary", "phrases")
-                 for x in doc[key]]
+        spans = [
+            (x["start"], x["end"]) for key in ("findings", "glossary", "phrases") for x in doc[key]
+        ]
         for m in _WORD.finditer(imp["text"]):
             word = m.group().lower().strip("'")
             if zipf_frequency(word, "en") >= ZIPF_UNCOMMON:
@@ -65,8 +70,12 @@ def coverage(docs: list[dict]) -> dict:
                 covered += 1
             else:
                 missing[word] += 1
-    return {"uncommon": total, "covered": covered,
-            "share": covered / total if total else 1.0, "missing": missing}
+    return {
+        "uncommon": total,
+        "covered": covered,
+        "share": covered / total if total else 1.0,
+        "missing": missing,
+    }
 
 
 def assertion_scores(gold: list[str], predicted: list[str]) -> dict[str, dict]:

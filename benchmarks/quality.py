@@ -1,6 +1,6 @@
 """Print the quality figures for the corpus and the assertion set.
 
-    python benchmarks/quality.py
+python benchmarks/quality.py
 """
 
 from __future__ import annotations
@@ -27,27 +27,42 @@ def main() -> None:
 
     r = readability(docs)
     print(f"corpus: {len(corpus)} reports")
-    print(f"readability (Flesch-Kincaid grade of lay text): median {r['median']:.2f}, "
-          f"p95 {r['p95']:.2f}, max {r['max']:.2f}   goal: median <= 6.0, p95 <= 8.0")
+    print(
+        f"readability (Flesch-Kincaid grade of lay text): median {r['median']:.2f}, "
+        f"p95 {r['p95']:.2f}, max {r['max']:.2f}   goal: median <= 6.0, p95 <= 8.0"
+    )
     c = coverage(docs)
-    print(f"uncommon impression words (Zipf < 3) explained: {c['covered']}/{c['uncommon']} "
-          f"= {c['share']:.1%}   goal: >= 95%")
+    print(
+        f"uncommon impression words (Zipf < 3) explained: {c['covered']}/{c['uncommon']} "
+        f"= {c['share']:.1%}   goal: >= 95%"
+    )
     if c["missing"]:
-        print("  most frequent unexplained:", ", ".join(f"{w} ({n})" for w, n in c["missing"].most_common(25)))
+        print(
+            "  most frequent unexplained:",
+            ", ".join(f"{w} ({n})" for w, n in c["missing"].most_common(25)),
+        )
     acc, wrong = impression_accuracy(corpus, docs)
-    print(f"impression found exactly: {acc:.1%}" + (f"  (wrong: {', '.join(wrong)})" if wrong else ""))
+    print(
+        f"impression found exactly: {acc:.1%}" + (f"  (wrong: {', '.join(wrong)})" if wrong else "")
+    )
 
-    for name, title in (("radiology_assertions.jsonl", "development set"),
-                        ("heldout.jsonl", "held-out set, never used for tuning")):
+    for name, title in (
+        ("radiology_assertions.jsonl", "development set"),
+        ("heldout.jsonl", "held-out set, never used for tuning"),
+    ):
         path = ROOT / "tests/data/assertions" / name
         items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         predicted = [assert_target(explainer, i["text"], i["start"], i["end"]) for i in items]
         scores = assertion_scores([i["label"] for i in items], [p.assertion for p in predicted])
         print(f"assertions, {title}: {len(items)} labelled items")
         for label, s in scores.items():
-            print(f"  {label:<30} n={s['n']:<4} P={s['precision']:.3f} R={s['recall']:.3f} "
-                  f"F1={s['f1']:.3f}")
-        hist = sum(p.historical == bool(i["historical"]) for p, i in zip(predicted, items, strict=True))
+            print(
+                f"  {label:<30} n={s['n']:<4} P={s['precision']:.3f} R={s['recall']:.3f} "
+                f"F1={s['f1']:.3f}"
+            )
+        hist = sum(
+            p.historical == bool(i["historical"]) for p, i in zip(predicted, items, strict=True)
+        )
         print(f"  historical flag accuracy: {hist / len(items):.3f}")
     print("goals: F1(absent) >= 0.96, F1(possible) >= 0.90")
 

@@ -48,8 +48,10 @@ def negspacy_assert():
     from negspacy.termsets import termset
 
     nlp = spacy.blank("en")
-    negex = nlp.add_pipe("negex", config={"neg_termset": termset("en_clinical").get_patterns(),
-                                          "ent_types": ["FINDING"]})
+    negex = nlp.add_pipe(
+        "negex",
+        config={"neg_termset": termset("en_clinical").get_patterns(), "ent_types": ["FINDING"]},
+    )
 
     def run(item):
         doc = nlp.make_doc(item["text"])
@@ -65,8 +67,12 @@ def cli_wall_time(runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "service", "explain", "examples/chest-xray.txt"],
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "service", "explain", "examples/chest-xray.txt"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -74,14 +80,18 @@ def cli_wall_time(runs: int = 5) -> float:
 def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; pinned to one core")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; pinned to one core"
+    )
     explainer = Explainer(mappings.default())
     corpus = yaml.safe_load((ROOT / "tests/data/corpus/reports.yaml").read_text())
     sources = [from_plain(r["text"]) for r in corpus]
     explain_rate = rate(lambda s: explainer.explain(s), sources)
-    print(f"explanations: {explain_rate:,.0f} reports/s over {len(sources)} corpus reports "
-          f"(goal >= 1,000)")
+    print(
+        f"explanations: {explain_rate:,.0f} reports/s over {len(sources)} corpus reports "
+        f"(goal >= 1,000)"
+    )
 
     path = ROOT / "tests/data/assertions/radiology_assertions.jsonl"
     items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
@@ -91,10 +101,14 @@ def main() -> None:
     except ImportError:
         print("negspacy is not installed: run `make bench`, which installs the bench extra")
         baseline = float("nan")
-    print(f"assertions: radplain {ours:,.0f}/s, negspacy {baseline:,.0f}/s on the same "
-          f"{len(items)} items; ratio {ours / baseline:.2f}x (goal >= 2x)")
-    print(f"`radplain explain` one report, wall time: {cli_wall_time():.3f} s median of 5 "
-          f"(goal <= 0.5 s)")
+    print(
+        f"assertions: radplain {ours:,.0f}/s, negspacy {baseline:,.0f}/s on the same "
+        f"{len(items)} items; ratio {ours / baseline:.2f}x (goal >= 2x)"
+    )
+    print(
+        f"`radplain explain` one report, wall time: {cli_wall_time():.3f} s median of 5 "
+        f"(goal <= 0.5 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def load_source(data: bytes, name: str):
         try:
             obj = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise BadInput(f"{name}: looks like JSON but is not valid JSON: {exc.msg} "
-                           f"at line {exc.lineno} column {exc.colno}") from exc
+            raise BadInput(
+                f"{name}: looks like JSON but is not valid JSON: {exc.msg} "
+                f"at line {exc.lineno} column {exc.colno}"
+            ) from exc
         return source_text.from_report(validate_report(obj))
     return source_text.from_plain(text)
 
@@ -86,14 +88,17 @@ def cmd_assertions(args) -> int:
         except json.JSONDecodeError as exc:
             raise BadInput(f"{name}:{number}: not valid JSON: {exc.msg}") from exc
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise BadInput(f"{name}:{number}: each line needs a \"text\" string")
+            raise BadInput(f'{name}:{number}: each line needs a "text" string')
         start, end, text = item.get("start"), item.get("end"), item["text"]
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-            raise BadInput(f"{name}:{number}: \"start\" and \"end\" must be integers with "
-                           f"0 <= start < end <= {len(text)} (the length of \"text\")")
+            raise BadInput(
+                f'{name}:{number}: "start" and "end" must be integers with '
+                f'0 <= start < end <= {len(text)} (the length of "text")'
+            )
         result = assert_target(explainer, text, start, end)
-        item.update(assertion=result.assertion, historical=result.historical,
-                    certainty=result.certainty)
+        item.update(
+            assertion=result.assertion, historical=result.historical, certainty=result.certainty
+        )
         out.append(json.dumps(item, ensure_ascii=False))
     sys.stdout.write("".join(line + "\n" for line in out))
     return 0
@@ -112,7 +117,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="radplain", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    e = sub.add_parser("explain", help="explain a report (plain text or FHIR DiagnosticReport JSON)")
+    e = sub.add_parser(
+        "explain", help="explain a report (plain text or FHIR DiagnosticReport JSON)"
+    )
     e.add_argument("--lang", choices=["en", "es"], default="en")
     e.add_argument("--format", choices=["json", "text", "html"], default="text")
     e.add_argument("path", nargs="?", default="-", help="report file, or - for stdin (default)")
@@ -135,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"radplain: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except UnicodeDecodeError as exc:
-        print(f"radplain: error: input is not UTF-8 text ({exc.reason} at byte {exc.start})",
-              file=sys.stderr)
+        print(
+            f"radplain: error: input is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            file=sys.stderr,
+        )
         return BadInput.exit_code
     except BrokenPipeError:
         return 0

@@ -8,8 +8,11 @@ and the entry so a reviewer can fix the data without reading code.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from . import __version__
 from .annotate.tokens import literal_key
 from .errors import MappingError
 
@@ -91,17 +95,21 @@ def load_kind(kind: str, root: Path = MAPPINGS_DIR) -> list[dict]:
     seen_ids: dict[str, Path] = {}
     for path in files:
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as exc:
             raise MappingError(f"{path}: not valid YAML: {exc}") from exc
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             err = errors[0]
             where = list(err.absolute_path)
-            name = _entry_name(data[where[0]], where[0]) if where and isinstance(data, list) else "file"
+            name = (
+                _entry_name(data[where[0]], where[0])
+                if where and isinstance(data, list)
+                else "file"
+            )
             field = ".".join(str(p) for p in where[1:]) or "(entry)"
             raise MappingError(f"{path.relative_to(root)}: {name}: {field}: {err.message}")
-        for i, entry in enumerate(data):
+        for entry in data:
             if entry["id"] in seen_ids:
                 raise MappingError(
                     f"{path.relative_to(root)}: {entry['id']}: duplicate id "
@@ -117,7 +125,9 @@ def _check_unique_literals(kind: str, entries: list[dict], root: Path) -> None:
     owner: dict[tuple, str] = {}
     for entry in entries:
         keys = [literal_key(x) for x in entry.get("match", [])]
-        keys += [("case",) + literal_key(x, case_sensitive=True) for x in entry.get("match_case", [])]
+        keys += [
+            ("case",) + literal_key(x, case_sensitive=True) for x in entry.get("match_case", [])
+        ]
         for key in keys:
             if not key or key == ("case",):
                 raise MappingError(f"{kind}: {entry['id']}: a match literal has no words in it")
@@ -133,7 +143,45 @@ def load(root: Path = MAPPINGS_DIR) -> Mappings:
     return Mappings(**{kind: load_kind(kind, root) for kind in KINDS})
 
 
+def _digest(root: Path) -> str:
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".yaml", ".json"):
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("RADPLAIN_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "radplain" if base else Path.home() / ".cache" / "radplain"
+
+
+def load_cached(root: Path = MAPPINGS_DIR) -> Mappings:
+    """``load``, skipping schema validation when these exact files were validated before.
+
+    Validation costs ~0.3 s, most of a one-report CLI run. The cache is keyed by a hash
+    of every mapping and schema file's content, so any edit is validated again; it is
+    plain JSON (never pickle), and a cache that cannot be read or written is ignored.
+    """
+    path = _cache_dir() / f"mappings-{_digest(root)}.json"
+    try:
+        return Mappings(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    loaded = load(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, delete=False, encoding="utf-8"
+        ) as fh:
+            json.dump(asdict(loaded), fh, ensure_ascii=False)
+        os.replace(fh.name, path)
+    except OSError:
+        pass
+    return loaded
+
+
 @cache
 def default() -> Mappings:
-    """The shipped mappings, loaded and validated once per process."""
-    return load()
+    """The shipped mappings, validated (or known valid), once per process."""
+    return load_cached()

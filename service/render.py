@@ -30,9 +30,11 @@ def render_html(doc: dict) -> str:
     lang = escape(doc["language"])
     parts = [f'<article class="radplain" lang="{lang}">']
     if doc["urgency"] in _BANNER:
-        parts.append(f'<p class="radplain-urgency" role="alert">{escape(_BANNER[doc["urgency"]])}</p>')
+        parts.append(
+            f'<p class="radplain-urgency" role="alert">{escape(_BANNER[doc["urgency"]])}</p>'
+        )
     parts.append(f'<p class="radplain-summary">{escape(doc["summary"])}</p>')
-    parts.append("<ol class=\"radplain-items\">")
+    parts.append('<ol class="radplain-items">')
     parts += [f"<li>{escape(item['lay'])}</li>" for item in doc["items"]]
     parts.append("</ol>")
     if doc["questions"]:

@@ -36,9 +36,13 @@ VALUES = (PRESENT, ABSENT, POSSIBLE, CONDITIONAL, HYPOTHETICAL, SOMEONE_ELSE)
 
 # category in mappings/context.yaml -> the dimension it decides
 _DIMENSION = {
-    "absent": "polarity", "possible": "polarity", "present": "polarity",
-    "hypothetical": "hypothetical", "conditional": "conditional",
-    "someone_else": "experiencer", "historical": "history",
+    "absent": "polarity",
+    "possible": "polarity",
+    "present": "polarity",
+    "hypothetical": "hypothetical",
+    "conditional": "conditional",
+    "someone_else": "experiencer",
+    "historical": "history",
 }
 _DIMENSIONS = ("polarity", "hypothetical", "conditional", "experiencer", "history")
 _DEFAULT_BACKWARD_SCOPE = 10
@@ -68,14 +72,22 @@ class ContextRules:
         pairs = []
         for e in entries:
             ends = frozenset(_DIMENSION[c] for c in e.get("ends", []))
-            trigger = Trigger(e["id"], e["category"], e.get("direction"), e.get("certainty"),
-                              bool(e.get("historical")), e.get("max_scope"),
-                              bool(e.get("transparent")), ends)
+            trigger = Trigger(
+                e["id"],
+                e["category"],
+                e.get("direction"),
+                e.get("certainty"),
+                bool(e.get("historical")),
+                e.get("max_scope"),
+                bool(e.get("transparent")),
+                ends,
+            )
             pairs += [(lit, trigger, False) for lit in e["literals"]]
         self._lexicon: Lexicon[Trigger] = Lexicon(pairs)
 
-    def assert_spans(self, text: str, start: int, end: int,
-                     targets: list[tuple[int, int]]) -> list[Assertion]:
+    def assert_spans(
+        self, text: str, start: int, end: int, targets: list[tuple[int, int]]
+    ) -> list[Assertion]:
         """Assertions for ``targets`` (character spans) within the sentence text[start:end]."""
         tokens = tokenize(text[start:end], start)
         spans = [_token_range(tokens, a, b) for a, b in targets]
@@ -85,7 +97,9 @@ class ContextRules:
         inner = self._lexicon.find(tokens) if inside else []
         breaks = _after(text, tokens, ";")
         commas = _after(text, tokens, ",")
-        return [self._decide(tokens, hits, inner, spans, i, breaks, commas) for i in range(len(spans))]
+        return [
+            self._decide(tokens, hits, inner, spans, i, breaks, commas) for i in range(len(spans))
+        ]
 
     def _decide(self, tokens, hits, inner, spans, index, breaks, commas) -> Assertion:
         first, last = spans[index]
@@ -100,23 +114,44 @@ class ContextRules:
         subject = first - clause_start <= _SUBJECT_WINDOW
         before = [h for h in hits if h.last <= first]
         after = [h for h in hits if h.first >= last]
-        forward = self._scan(before[::-1], first, breaks, hits, backward=False, subject=False,
-                             n_tokens=len(tokens), commas=commas)
-        backward = self._scan(after, last, breaks, hits, backward=True, subject=subject,
-                              n_tokens=len(tokens), commas=commas)
+        forward = self._scan(
+            before[::-1],
+            first,
+            breaks,
+            hits,
+            backward=False,
+            subject=False,
+            n_tokens=len(tokens),
+            commas=commas,
+        )
+        backward = self._scan(
+            after,
+            last,
+            breaks,
+            hits,
+            backward=True,
+            subject=subject,
+            n_tokens=len(tokens),
+            commas=commas,
+        )
         for dim in _DIMENSIONS:
             trig = chosen.get(dim) or forward.get(dim) or backward.get(dim)
             if trig:
                 chosen[dim] = trig
         # a strong polarity (negation, hedge) beats a weak "consistent with" on the other side
         if chosen.get("polarity") and chosen["polarity"].category == PRESENT:
-            other = backward.get("polarity") if forward.get("polarity") is chosen["polarity"] else forward.get("polarity")
+            other = (
+                backward.get("polarity")
+                if forward.get("polarity") is chosen["polarity"]
+                else forward.get("polarity")
+            )
             if other and other.category != PRESENT:
                 chosen["polarity"] = other
         return _combine(chosen)
 
-    def _scan(self, hits, edge, breaks, all_hits, *, backward, subject, n_tokens,
-              commas) -> dict[str, Trigger]:
+    def _scan(
+        self, hits, edge, breaks, all_hits, *, backward, subject, n_tokens, commas
+    ) -> dict[str, Trigger]:
         found: dict[str, Trigger] = {}
         weak: tuple[Trigger, int] | None = None  # a "consistent with" trigger and where it was
         ended: set[str] = set()
@@ -125,8 +160,12 @@ class ContextRules:
             lo, hi = (edge, hit.first) if backward else (hit.last, edge)
             if any(lo <= b <= hi for b in breaks):
                 break
-            stops = [t for t in hit.values if t.category in ("terminate", "pseudo")
-                     and (t.direction in (None, "bidirectional") or t.direction in wanted)]
+            stops = [
+                t
+                for t in hit.values
+                if t.category in ("terminate", "pseudo")
+                and (t.direction in (None, "bidirectional") or t.direction in wanted)
+            ]
             if any(t.category == "terminate" and not t.ends for t in stops):
                 break
             if any(t.category == "pseudo" and not t.transparent for t in stops):
@@ -145,7 +184,11 @@ class ContextRules:
                     scope = _DEFAULT_BACKWARD_SCOPE
                 if scope is not None and distance > scope:
                     continue
-                if backward and trig.direction == "backward" and _reads_forward(hit, all_hits, breaks, n_tokens):
+                if (
+                    backward
+                    and trig.direction == "backward"
+                    and _reads_forward(hit, all_hits, breaks, n_tokens)
+                ):
                     continue
                 if trig.category == PRESENT:
                     # weak: a farther negation or hedge in the same phrase still wins
@@ -153,7 +196,11 @@ class ContextRules:
                     weak = weak or (trig, hit.first if not backward else hit.last)
                     blocks.discard(dim)
                     continue
-                if dim == "polarity" and weak is not None and _comma_between(commas, weak[1], hit, backward):
+                if (
+                    dim == "polarity"
+                    and weak is not None
+                    and _comma_between(commas, weak[1], hit, backward)
+                ):
                     continue
                 found[dim] = trig
             # the nearest trigger of a dimension hides farther ones of the same dimension
@@ -207,4 +254,4 @@ def _token_range(tokens: list[Token], start: int, end: int) -> tuple[int, int]:
 
 def _after(text: str, tokens: list[Token], mark: str) -> list[int]:
     """Indexes of the tokens that follow ``mark`` (";" starts a new clause; "," a new phrase)."""
-    return [i for i in range(1, len(tokens)) if mark in text[tokens[i - 1].end:tokens[i].start]]
+    return [i for i in range(1, len(tokens)) if mark in text[tokens[i - 1].end : tokens[i].start]]

@@ -7,12 +7,20 @@ explains and the ids of the mapping entries it was built from.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .. import __version__
-from .assertions import ABSENT, CONDITIONAL, HYPOTHETICAL, POSSIBLE, PRESENT, SOMEONE_ELSE, ContextRules
+from .assertions import (
+    ABSENT,
+    CONDITIONAL,
+    HYPOTHETICAL,
+    POSSIBLE,
+    PRESENT,
+    SOMEONE_ELSE,
+    ContextRules,
+)
 from .lexicon import Lexicon
+from .phrases import PhraseMatcher
 from .sections import EXPLAINED, SectionFinder, impression_of
 from .sentences import items as split_items
 from .sentences import sentences as split_sentences
@@ -22,7 +30,14 @@ from .tokens import tokenize
 URGENCY = ("routine", "soon", "urgent", "critical")
 _ASSERTED_KINDS = {"finding", "device", "procedure"}
 # sections that never describe the patient's current findings
-_NOT_EXPLAINED_WITHOUT_IMPRESSION = {"indication", "history", "comparison", "technique", "exam", "signature"}
+_NOT_EXPLAINED_WITHOUT_IMPRESSION = {
+    "indication",
+    "history",
+    "comparison",
+    "technique",
+    "exam",
+    "signature",
+}
 MAX_QUESTIONS, MIN_QUESTIONS = 4, 2
 
 
@@ -44,20 +59,9 @@ class Explainer:
             + [(lit, e, True) for e in mappings.glossary for lit in e.get("match_case", [])]
         )
         self.critical: Lexicon[dict] = Lexicon(
-            [(lit, e, False) for e in mappings.critical for lit in e["match"]])
-        self._phrases = {f"p{i}": e for i, e in enumerate(mappings.phrases)}
-        alternatives = sorted(
-            ((name, p) for name, e in self._phrases.items() for p in e["patterns"]),
-            key=lambda np: -len(np[1]))
-        # one alternation, longest patterns first; a name may repeat, so wrap each in its
-        # own numbered group and map group index -> entry
-        self._phrase_group: list[dict] = []
-        parts = []
-        for name, pattern in alternatives:
-            # a space in a pattern also matches a line break in wrapped report text
-            parts.append("(" + pattern.replace(" ", r"\s+") + ")")
-            self._phrase_group.append(self._phrases[name])
-        self._phrase_re = re.compile(r"\b(?:" + "|".join(parts) + r")\b", re.IGNORECASE) if parts else None
+            [(lit, e, False) for e in mappings.critical for lit in e["match"]]
+        )
+        self.phrases = PhraseMatcher(mappings.phrases)
         self._templates = {e["id"]: e["text"] for e in mappings.templates}
         self._certainty = {e["level"]: e for e in mappings.certainty}
 
@@ -70,22 +74,20 @@ class Explainer:
         return self._say(self._templates[tid], lang).format(**values)
 
     # -- mentions ------------------------------------------------------------------
-    def _phrase_hits(self, text: str, start: int, end: int) -> list[_Mention]:
-        if self._phrase_re is None:
-            return []
-        out = []
-        for m in self._phrase_re.finditer(text, start, end):
-            entry = self._phrase_group[m.lastindex - 1]
-            out.append(_Mention(m.start(), m.end(), entry, "phrase"))
-        return out
-
     def _mentions(self, text: str, start: int, end: int):
         tokens = tokenize(text[start:end], start)
-        gloss = [_Mention(tokens[h.first].start, tokens[h.last - 1].end, h.values[0], "glossary")
-                 for h in self.glossary.find(tokens)]
-        crit = [_Mention(tokens[h.first].start, tokens[h.last - 1].end, h.values[0], "critical")
-                for h in self.critical.find(tokens)]
-        return gloss, crit
+        phrases = [
+            _Mention(h.start, h.end, h.entry, "phrase") for h in self.phrases.find(text, start, end)
+        ]
+        gloss = [
+            _Mention(tokens[h.first].start, tokens[h.last - 1].end, h.values[0], "glossary")
+            for h in self.glossary.find(tokens)
+        ]
+        crit = [
+            _Mention(tokens[h.first].start, tokens[h.last - 1].end, h.values[0], "critical")
+            for h in self.critical.find(tokens)
+        ]
+        return gloss, crit, phrases
 
     # -- the document --------------------------------------------------------------
     def explain(self, source: AnalysedText, lang: str = "en") -> dict:
@@ -93,10 +95,23 @@ class Explainer:
         sections = self.sections.find(text)
         impression = impression_of(sections)
         notes: list[str] = []
-        regions = [(s.start, s.end, s.name) for s in sections if s.name in EXPLAINED and s.end > s.start]
+        regions = [
+            (s.start, s.end, s.name) for s in sections if s.name in EXPLAINED and s.end > s.start
+        ]
         if impression is not None:
-            imp = {"text": text[impression.start:impression.end], "start": impression.start,
-                   "end": impression.end, "source": "section", "header": impression.header}
+            # the appended DiagnosticReport.conclusion is found under its own header
+            origin = (
+                "conclusion"
+                if source.conclusion == (impression.start, impression.end)
+                else "section"
+            )
+            imp = {
+                "text": text[impression.start : impression.end],
+                "start": impression.start,
+                "end": impression.end,
+                "source": origin,
+                "header": impression.header,
+            }
         elif source.conclusion:
             a, b = source.conclusion
             imp = {"text": text[a:b], "start": a, "end": b, "source": "conclusion", "header": None}
@@ -104,8 +119,11 @@ class Explainer:
             notes.append("template.summary.from_conclusion")
         else:
             imp = None
-            body = [(s.start, s.end, s.name) for s in sections
-                    if s.name not in _NOT_EXPLAINED_WITHOUT_IMPRESSION and s.end > s.start]
+            body = [
+                (s.start, s.end, s.name)
+                for s in sections
+                if s.name not in _NOT_EXPLAINED_WITHOUT_IMPRESSION and s.end > s.start
+            ]
             regions = body or ([(0, len(text), "report")] if not sections else regions)
             if not regions and text.strip():
                 regions = [(0, len(text), "report")]
@@ -115,7 +133,9 @@ class Explainer:
         defined: set[str] = set()
         for r_start, r_end, r_name in regions:
             for item in split_items(text, r_start, r_end):
-                items.append(self._item(text, item, r_name, lang, findings, glossary, phrases, defined))
+                items.append(
+                    self._item(text, item, r_name, lang, findings, glossary, phrases, defined)
+                )
 
         urgency = _max_urgency(
             [f["urgency"] for f in findings if f.get("urgency")]
@@ -129,8 +149,10 @@ class Explainer:
             "source": {"origin": source.origin},
             "language": lang,
             "impression": imp,
-            "sections": [{"name": s.name, "header": s.header, "start": s.start, "end": s.end}
-                         for s in sections],
+            "sections": [
+                {"name": s.name, "header": s.header, "start": s.start, "end": s.end}
+                for s in sections
+            ],
             "summary": summary,
             "summary_mapping_ids": summary_ids,
             "items": items,
@@ -148,13 +170,14 @@ class Explainer:
     def _item(self, text, span, section, lang, findings, glossary, phrases, defined) -> dict:
         lay: list[dict] = []
         for s_start, s_end in split_sentences(text, span.start, span.end):
-            gloss, crit = self._mentions(text, s_start, s_end)
-            phr = self._phrase_hits(text, s_start, s_end)
+            gloss, crit, phr = self._mentions(text, s_start, s_end)
             targets = [g for g in gloss if g.entry["kind"] in _ASSERTED_KINDS]
             # a critical mention attaches to the glossary finding it overlaps, else stands alone
             crit_of: dict[int, dict] = {}
             for c in crit:
-                host = next((i for i, t in enumerate(targets) if t.start < c.end and c.start < t.end), None)
+                host = next(
+                    (i for i, t in enumerate(targets) if t.start < c.end and c.start < t.end), None
+                )
                 if host is None:
                     targets.append(c)
                     crit_of[len(targets) - 1] = c.entry
@@ -162,7 +185,8 @@ class Explainer:
                     crit_of.setdefault(host, c.entry)
             targets_sorted = sorted(range(len(targets)), key=lambda i: targets[i].start)
             asserted = self.context.assert_spans(
-                text, s_start, s_end, [(targets[i].start, targets[i].end) for i in targets_sorted])
+                text, s_start, s_end, [(targets[i].start, targets[i].end) for i in targets_sorted]
+            )
             events = []
             for i, a in zip(targets_sorted, asserted, strict=True):
                 t = targets[i]
@@ -170,9 +194,14 @@ class Explainer:
                 findings.append(finding)
                 events.append((t.start, "finding", finding, t))
             for p in phr:
-                phrase = {"text": text[p.start:p.end], "start": p.start, "end": p.end,
-                          "id": p.entry["id"], "meaning": p.entry["meaning"],
-                          "lay": self._say(p.entry["lay"], lang)}
+                phrase = {
+                    "text": text[p.start : p.end],
+                    "start": p.start,
+                    "end": p.end,
+                    "id": p.entry["id"],
+                    "meaning": p.entry["meaning"],
+                    "lay": self._say(p.entry["lay"], lang),
+                }
                 if p.entry.get("urgency"):
                     phrase["urgency"] = p.entry["urgency"]
                 phrases.append(phrase)
@@ -181,8 +210,14 @@ class Explainer:
                 glossary.append(self._glossary_entry(text, g, lang))
             for _, kind, obj, mention in sorted(events, key=lambda e: e[0]):
                 if kind == "phrase":
-                    lay.append({"text": obj["lay"], "start": obj["start"], "end": obj["end"],
-                                "mapping_ids": [obj["id"]]})
+                    lay.append(
+                        {
+                            "text": obj["lay"],
+                            "start": obj["start"],
+                            "end": obj["end"],
+                            "mapping_ids": [obj["id"]],
+                        }
+                    )
                 else:
                     lay.extend(self._finding_sentences(obj, mention, lang, defined))
         seen, unique = set(), []
@@ -191,24 +226,49 @@ class Explainer:
                 seen.add(sentence["text"])
                 unique.append(sentence)
         if not unique:
-            unique = [{"text": self._template("template.item.unexplained", lang),
-                       "start": span.start, "end": span.end,
-                       "mapping_ids": ["template.item.unexplained"]}]
+            unique = [
+                {
+                    "text": self._template("template.item.unexplained", lang),
+                    "start": span.start,
+                    "end": span.end,
+                    "mapping_ids": ["template.item.unexplained"],
+                }
+            ]
         ids = list(dict.fromkeys(i for s in unique for i in s["mapping_ids"]))
-        item_urgency = _max_urgency([f["urgency"] for f in findings
-                                     if f.get("urgency") and span.start <= f["start"] < span.end])
-        return {"text": text[span.start:span.end], "start": span.start, "end": span.end,
-                "section": section, "lay": " ".join(s["text"] for s in unique),
-                "sentences": unique, "mapping_ids": ids, "urgency": item_urgency}
+        item_urgency = _max_urgency(
+            [
+                f["urgency"]
+                for f in findings
+                if f.get("urgency") and span.start <= f["start"] < span.end
+            ]
+        )
+        return {
+            "text": text[span.start : span.end],
+            "start": span.start,
+            "end": span.end,
+            "section": section,
+            "lay": " ".join(s["text"] for s in unique),
+            "sentences": unique,
+            "mapping_ids": ids,
+            "urgency": item_urgency,
+        }
 
     def _finding(self, text, mention, a, critical, section, lang) -> dict:
         entry = mention.entry
         from_glossary = mention.layer == "glossary"
         finding = {
-            "text": text[mention.start:mention.end], "start": mention.start, "end": mention.end,
-            "assertion": a.assertion, "historical": a.historical, "certainty": a.certainty,
-            "critical": False, "lay_term": None, "mapping_id": entry["id"] if from_glossary else None,
-            "kind": entry.get("kind", "finding"), "section": section, "context_rules": list(a.rules),
+            "text": text[mention.start : mention.end],
+            "start": mention.start,
+            "end": mention.end,
+            "assertion": a.assertion,
+            "historical": a.historical,
+            "certainty": a.certainty,
+            "critical": False,
+            "lay_term": None,
+            "mapping_id": entry["id"] if from_glossary else None,
+            "kind": entry.get("kind", "finding"),
+            "section": section,
+            "context_rules": list(a.rules),
         }
         if from_glossary:
             finding["lay_term"] = self._say(entry["lay_term"], lang)
@@ -231,8 +291,12 @@ class Explainer:
             frame, frame_id = self._say(level["template"], lang), level["id"]
         else:
             tid = {
-                ABSENT: "template.finding.absent_historical" if f["historical"] else "template.finding.absent",
-                PRESENT: "template.finding.historical" if f["historical"] else "template.finding.present",
+                ABSENT: "template.finding.absent_historical"
+                if f["historical"]
+                else "template.finding.absent",
+                PRESENT: "template.finding.historical"
+                if f["historical"]
+                else "template.finding.present",
                 HYPOTHETICAL: "template.finding.hypothetical",
                 CONDITIONAL: "template.finding.conditional",
                 SOMEONE_ELSE: "template.finding.someone_else",
@@ -242,25 +306,53 @@ class Explainer:
             # no glossary entry, or the plain name is the word itself: say it once
             frame, lay_term = frame.replace(" ({term})", ""), lay_term or term
         ids = [frame_id] + ([f["mapping_id"]] if f["mapping_id"] else [])
-        out = [{"text": _capitalise(frame.format(lay_term=lay_term, term=term)),
-                "start": f["start"], "end": f["end"], "mapping_ids": ids + f["context_rules"]}]
-        if mention.layer == "glossary" and a in (PRESENT, POSSIBLE, CONDITIONAL) \
-                and entry["id"] not in defined:
+        out = [
+            {
+                "text": _capitalise(frame.format(lay_term=lay_term, term=term)),
+                "start": f["start"],
+                "end": f["end"],
+                "mapping_ids": ids + f["context_rules"],
+            }
+        ]
+        if (
+            mention.layer == "glossary"
+            and a in (PRESENT, POSSIBLE, CONDITIONAL)
+            and entry["id"] not in defined
+        ):
             defined.add(entry["id"])
-            out.append({"text": self._say(entry["lay"], lang), "start": f["start"], "end": f["end"],
-                        "mapping_ids": [entry["id"]]})
+            out.append(
+                {
+                    "text": self._say(entry["lay"], lang),
+                    "start": f["start"],
+                    "end": f["end"],
+                    "mapping_ids": [entry["id"]],
+                }
+            )
         if f["critical"]:
             crit = next(e for e in self.m.critical if e["id"] == f["critical_id"])
-            out.append({"text": self._say(crit["lay"], lang), "start": f["start"], "end": f["end"],
-                        "mapping_ids": [crit["id"]]})
+            out.append(
+                {
+                    "text": self._say(crit["lay"], lang),
+                    "start": f["start"],
+                    "end": f["end"],
+                    "mapping_ids": [crit["id"]],
+                }
+            )
         return out
 
     def _glossary_entry(self, text, g, lang) -> dict:
         e = g.entry
-        return {"term": text[g.start:g.end], "start": g.start, "end": g.end, "id": e["id"],
-                "kind": e["kind"], "lay_term": self._say(e["lay_term"], lang),
-                "definition": self._say(e["lay"], lang), "source": e["source"],
-                "review_status": e["review"]["status"]}
+        return {
+            "term": text[g.start : g.end],
+            "start": g.start,
+            "end": g.end,
+            "id": e["id"],
+            "kind": e["kind"],
+            "lay_term": self._say(e["lay_term"], lang),
+            "definition": self._say(e["lay"], lang),
+            "source": e["source"],
+            "review_status": e["review"]["status"],
+        }
 
     def _summary(self, items, urgency, notes, lang) -> tuple[str, list[str]]:
         parts, ids = [], []
@@ -287,8 +379,9 @@ class Explainer:
         live = [f for f in findings if f["lay_term"] and not f["historical"]]
         first = {
             "possible_finding": next((f for f in live if f["assertion"] == POSSIBLE), None),
-            "present_finding": next((f for f in live if f["assertion"] == PRESENT
-                                     and f["kind"] == "finding"), None),
+            "present_finding": next(
+                (f for f in live if f["assertion"] == PRESENT and f["kind"] == "finding"), None
+            ),
         }
         meanings = {p["meaning"] for p in phrases}
         holds = {
@@ -341,9 +434,12 @@ def assert_target(explainer: Explainer, text: str, start: int, end: int):
     for a, b in split_sentences(text, 0, len(text)):
         if a <= start < b or a < end <= b:
             sentence_start, sentence_end = min(sentence_start, a), max(sentence_end, b)
-    gloss, _ = explainer._mentions(text, sentence_start, sentence_end)
-    others = [(g.start, g.end) for g in gloss
-              if g.entry["kind"] in _ASSERTED_KINDS and (g.end <= start or g.start >= end)]
+    gloss, _, _ = explainer._mentions(text, sentence_start, sentence_end)
+    others = [
+        (g.start, g.end)
+        for g in gloss
+        if g.entry["kind"] in _ASSERTED_KINDS and (g.end <= start or g.start >= end)
+    ]
     spans = sorted([(start, end)] + others)
     results = explainer.context.assert_spans(text, sentence_start, sentence_end, spans)
     return results[spans.index((start, end))]

@@ -35,9 +35,13 @@ class Lexicon(Generic[V]):
                 table[key].append(value)
         self._folded = {k: tuple(v) for k, v in folded.items()}
         self._exact = {k: tuple(v) for k, v in exact.items()}
-        self._first_folded = {k[0] for k in self._folded}
-        self._first_exact = {k[0] for k in self._exact}
-        self._longest = max(map(len, [*self._folded, *self._exact]), default=0)
+        # first token -> the literal lengths that start with it, longest first
+        sizes: dict[tuple[bool, str], set[int]] = defaultdict(set)
+        for key in self._folded:
+            sizes[(False, key[0])].add(len(key))
+        for key in self._exact:
+            sizes[(True, key[0])].add(len(key))
+        self._sizes = {k: sorted(v, reverse=True) for k, v in sizes.items()}
 
     def __len__(self) -> int:
         return len(self._folded) + len(self._exact)
@@ -47,18 +51,29 @@ class Lexicon(Generic[V]):
         hits: list[Hit[V]] = []
         n = len(tokens)
         i = 0
+        sizes_of = self._sizes
         while i < n:
             tok = tokens[i]
-            if i in stop or (tok.norm not in self._first_folded and tok.text not in self._first_exact):
+            folded = sizes_of.get((False, tok.norm), ())
+            exact = sizes_of.get((True, tok.text), ())
+            if i in stop or not (folded or exact):
                 i += 1
                 continue
-            longest = min(self._longest, n - i)
+            limit = n - i
             if stop:
-                longest = next((k for k in range(1, longest + 1) if i + k - 1 in stop), longest + 1) - 1
-            for size in range(longest, 0, -1):
-                window = tokens[i:i + size]
-                values = self._folded.get(tuple(t.norm for t in window)) or self._exact.get(
-                    tuple(t.text for t in window))
+                limit = min(
+                    limit,
+                    next((k for k in range(1, limit + 1) if i + k - 1 in stop), limit + 1) - 1,
+                )
+            for size in (
+                sorted({*folded, *exact}, reverse=True) if folded and exact else (folded or exact)
+            ):
+                if size > limit:
+                    continue
+                window = tokens[i : i + size]
+                values = (folded and self._folded.get(tuple(t.norm for t in window))) or (
+                    exact and self._exact.get(tuple(t.text for t in window))
+                )
                 if values:
                     hits.append(Hit(i, i + size, values))
                     i += size

@@ -48,7 +48,7 @@ class SectionFinder:
             # Without a colon or dash, only a capitalised header alone on its line, or
             # an all-capitals header before text, counts: "Findings suggest ..." is prose.
             line_end = text.find("\n", m.end())
-            rest = text[m.end(): line_end if line_end >= 0 else len(text)]
+            rest = text[m.end() : line_end if line_end >= 0 else len(text)]
             name = self._canonical[self._key(header)]
             if not m.group("after") and name != "signature":
                 alone = not rest.strip()

@@ -18,9 +18,69 @@ class Span(NamedTuple):
 
 # Words after which a period does not end a sentence (compared in lower case).
 _ABBREVIATIONS = frozenset(
-    "dr drs mr mrs ms prof vs approx appr apprx e.g i.e etc fig figs no nos st jr sr ca cf "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun "
-    "a.m p.m am pm hx dx sx rx tx fx s/p pt pts lt rt bilat est incl max min".split()
+    [
+        "dr",
+        "drs",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "vs",
+        "approx",
+        "appr",
+        "apprx",
+        "e.g",
+        "i.e",
+        "etc",
+        "fig",
+        "figs",
+        "no",
+        "nos",
+        "st",
+        "jr",
+        "sr",
+        "ca",
+        "cf",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "a.m",
+        "p.m",
+        "am",
+        "pm",
+        "hx",
+        "dx",
+        "sx",
+        "rx",
+        "tx",
+        "fx",
+        "s/p",
+        "pt",
+        "pts",
+        "lt",
+        "rt",
+        "bilat",
+        "est",
+        "incl",
+        "max",
+        "min",
+    ]
 )
 
 # A list marker at the start of a line: "1.", "1)", "(1)", "#1", "-", "*", "•".
@@ -44,7 +104,7 @@ def _marker_items(text: str, start: int, end: int) -> list[Span] | None:
     marks = [m for m in _MARKER.finditer(region)]
     if len(marks) >= 2:
         bounds = [start + m.start() for m in marks]
-        if bounds[0] > start and text[start:bounds[0]].strip():
+        if bounds[0] > start and text[start : bounds[0]].strip():
             bounds.insert(0, start)
         bounds.append(end)
         items = []
@@ -72,11 +132,11 @@ def _is_boundary(text: str, dot_start: int, after: int) -> bool:
     """Is the punctuation at text[dot_start] the end of a sentence?"""
     if text[dot_start] == "\n":
         return True
-    word = re.search(r"([\w./]+)$", text[max(0, dot_start - 12):dot_start])
+    word = re.search(r"([\w./]+)$", text[max(0, dot_start - 12) : dot_start])
     prev = word.group(1).lower() if word else ""
     if prev in _ABBREVIATIONS or prev.rstrip(".") in _ABBREVIATIONS:
         # "no." only abbreviates before a number; "approx." etc. never end a sentence here
-        nxt = text[after:after + 3].lstrip()
+        nxt = text[after : after + 3].lstrip()
         if prev != "no" or nxt[:1].isdigit():
             return False
     if len(prev) == 1 and prev.isalpha() and text[dot_start] == ".":
@@ -91,10 +151,19 @@ def _line_breaks(text: str, start: int, end: int) -> list[int]:
     for m in re.finditer(r"\n", text[start:end]):
         pos = start + m.start()
         before = text[start:pos].rstrip()
-        after = text[pos + 1:end].lstrip(" \t")
+        after = text[pos + 1 : end].lstrip(" \t")
         if not before or not after:
             continue
-        if before[-1] in ",;:-(" or before.split()[-1].lower() in {"and", "or", "of", "the", "with", "to", "a", "in"}:
+        if before[-1] in ",;:-(" or before.split()[-1].lower() in {
+            "and",
+            "or",
+            "of",
+            "the",
+            "with",
+            "to",
+            "a",
+            "in",
+        }:
             continue  # a wrapped line
         if after[0].isupper() or after[0].isdigit():
             cuts.append(pos)

@@ -46,8 +46,11 @@ def from_plain(text: str) -> AnalysedText:
 
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
     """Bytes to text: a BOM wins, then the declared charset, then UTF-8, then Windows-1252."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(encoding)
     if charset:
@@ -56,8 +59,9 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
         except LookupError as exc:
             raise BadInput(f"unknown charset {charset!r} in the attachment's contentType") from exc
         except UnicodeDecodeError as exc:
-            raise BadInput(f"the attachment is not valid {charset} text: {exc.reason} "
-                           f"at byte {exc.start}") from exc
+            raise BadInput(
+                f"the attachment is not valid {charset} text: {exc.reason} at byte {exc.start}"
+            ) from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -69,8 +73,29 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
 class _HtmlToText(HTMLParser):
     """HTML to text that keeps lines and paragraphs, and drops scripts and styles."""
 
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
-              "table", "ul", "ol", "section", "article", "header", "footer", "blockquote", "hr"}
+    _BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+        "hr",
+    }
     _SKIP = {"script", "style", "head", "title", "template", "noscript"}
 
     def __init__(self) -> None:
@@ -141,8 +166,11 @@ def _attachment_text(attachment: dict, where: str) -> str | None:
 
 def _looks_binary(text: str) -> bool:
     sample = text[:4096]
-    bad = sum(1 for ch in sample if ch == "\x00" or ch == "\ufffd" or
-              ("\x00" < ch < "\x20" and ch not in "\t\n\r\x0c"))
+    bad = sum(
+        1
+        for ch in sample
+        if ch == "\x00" or ch == "\ufffd" or ("\x00" < ch < "\x20" and ch not in "\t\n\r\x0c")
+    )
     return bool(sample) and bad / len(sample) > 0.05
 
 

@@ -51,8 +51,10 @@ def test_assertion_f1_on_the_development_set(explainer, assertion_items):
 
 
 def test_historical_flag_on_the_development_set(explainer, assertion_items):
-    right = sum(assert_target(explainer, i["text"], i["start"], i["end"]).historical == i["historical"]
-                for i in assertion_items)
+    right = sum(
+        assert_target(explainer, i["text"], i["start"], i["end"]).historical == i["historical"]
+        for i in assertion_items
+    )
     assert right / len(assertion_items) >= 0.95
 
 

@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args, stdin: bytes | None = None):
-    return subprocess.run([sys.executable, "-m", "service", *args], input=stdin,
-                          capture_output=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_explain_example_as_json_has_the_contract():
@@ -35,20 +40,32 @@ def test_explain_reads_a_fhir_report_from_stdin():
 @pytest.mark.parametrize("fmt", ["text", "html"])
 def test_explain_other_formats(fmt):
     res = run("explain", "--format", fmt, "examples/chest-xray.txt")
-    assert res.returncode == 0 and b"does not replace your doctor" in res.stdout
+    assert res.returncode == 0
+    assert b"does not replace your doctor" in b" ".join(res.stdout.split())
 
 
-@pytest.mark.parametrize("args,stdin,message", [
-    (["explain", "no/such/file.txt"], None, b"no such file"),
-    (["explain", "-"], b"{not json", b"not valid JSON"),
-    (["explain", str(DATA / "fhir" / "wrong-type.json")], None, b"expected resourceType DiagnosticReport, got 'Patient'"),
-    (["explain", str(DATA / "fhir" / "no-text.json")], None, b"no presentedForm, conclusion or text"),
-    (["explain", str(DATA / "fhir" / "invalid-structure.json")], None, b"not valid FHIR R4"),
-    (["explain", "-"], b"\x00\x01\x02binary", b"binary"),
-    (["explain", "-"], b"   ", b"empty"),
-    (["assertions", "-"], b'{"text": "No effusion.", "start": 3, "end": 99}\n', b"start"),
-    (["assertions", "-"], b"not json\n", b":1: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "args,stdin,message",
+    [
+        (["explain", "no/such/file.txt"], None, b"no such file"),
+        (["explain", "-"], b"{not json", b"not valid JSON"),
+        (
+            ["explain", str(DATA / "fhir" / "wrong-type.json")],
+            None,
+            b"expected resourceType DiagnosticReport, got 'Patient'",
+        ),
+        (
+            ["explain", str(DATA / "fhir" / "no-text.json")],
+            None,
+            b"no presentedForm, conclusion or text",
+        ),
+        (["explain", str(DATA / "fhir" / "invalid-structure.json")], None, b"not valid FHIR R4"),
+        (["explain", "-"], b"\x00\x01\x02binary", b"binary"),
+        (["explain", "-"], b"   ", b"empty"),
+        (["assertions", "-"], b'{"text": "No effusion.", "start": 3, "end": 99}\n', b"start"),
+        (["assertions", "-"], b"not json\n", b":1: not valid JSON"),
+    ],
+)
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args, stdin, message):
     res = run(*args, stdin=stdin)
     assert res.returncode == 2
@@ -71,7 +88,10 @@ def test_assertions_keeps_order_and_adds_the_labels():
     assert res.returncode == 0, res.stderr
     out = [json.loads(x) for x in res.stdout.decode().splitlines()]
     assert [(o["assertion"], o["historical"]) for o in out] == [
-        ("absent", False), ("present", True), ("possible", False)]
+        ("absent", False),
+        ("present", True),
+        ("possible", False),
+    ]
     assert [o["text"] for o in out] == [x["text"] for x in lines]
 
 

@@ -68,6 +68,7 @@ def test_surface_form_claimed_by_two_entries_is_rejected(tree):
 def test_context_pseudo_trigger_cannot_have_a_direction(tree):
     def change(d):
         next(e for e in d if e["category"] == "pseudo")["direction"] = "forward"
+
     _edit(tree / "context.yaml", change)
     with pytest.raises(MappingError, match="context.yaml"):
         mappings.load_kind("context", tree)

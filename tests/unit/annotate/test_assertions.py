@@ -16,51 +16,63 @@ def _assert(explainer, text, target, occurrence=0):
     return assert_target(explainer, text, start, start + len(target))
 
 
-@pytest.mark.parametrize("text,target,expected", [
-    ("No pneumothorax.", "pneumothorax", "absent"),
-    ("No focal consolidation, pleural effusion or pneumothorax.", "pneumothorax", "absent"),
-    ("Pneumothorax is not seen.", "Pneumothorax", "absent"),
-    ("There is no evidence of pulmonary embolism.", "pulmonary embolism", "absent"),
-    ("Negative for deep venous thrombosis.", "deep venous thrombosis", "absent"),
-    ("Without evidence of fracture.", "fracture", "absent"),
-    ("Pneumonia has resolved.", "Pneumonia", "absent"),
-    ("Interval removal of the chest tube.", "chest tube", "absent"),
-    ("No new or enlarging nodules.", "nodules", "absent"),
-])
+@pytest.mark.parametrize(
+    "text,target,expected",
+    [
+        ("No pneumothorax.", "pneumothorax", "absent"),
+        ("No focal consolidation, pleural effusion or pneumothorax.", "pneumothorax", "absent"),
+        ("Pneumothorax is not seen.", "Pneumothorax", "absent"),
+        ("There is no evidence of pulmonary embolism.", "pulmonary embolism", "absent"),
+        ("Negative for deep venous thrombosis.", "deep venous thrombosis", "absent"),
+        ("Without evidence of fracture.", "fracture", "absent"),
+        ("Pneumonia has resolved.", "Pneumonia", "absent"),
+        ("Interval removal of the chest tube.", "chest tube", "absent"),
+        ("No new or enlarging nodules.", "nodules", "absent"),
+    ],
+)
 def test_negations_are_absent(explainer, text, target, expected):
     assert _assert(explainer, text, target).assertion == expected
 
 
-@pytest.mark.parametrize("text,target", [
-    ("No significant change in the right lower lobe nodule.", "nodule"),
-    ("No interval change in the small pericardial effusion.", "pericardial effusion"),
-    ("Not only cardiomegaly but also edema.", "cardiomegaly"),
-    ("No effusion, but there is mild atelectasis.", "atelectasis"),
-    ("Mild cardiomegaly without pulmonary edema.", "cardiomegaly"),
-    ("No pneumothorax; small left pleural effusion.", "pleural effusion"),
-    ("No effusion. Stable 4 mm nodule.", "nodule"),
-    ("Findings consistent with pneumonia.", "pneumonia"),
-])
+@pytest.mark.parametrize(
+    "text,target",
+    [
+        ("No significant change in the right lower lobe nodule.", "nodule"),
+        ("No interval change in the small pericardial effusion.", "pericardial effusion"),
+        ("Not only cardiomegaly but also edema.", "cardiomegaly"),
+        ("No effusion, but there is mild atelectasis.", "atelectasis"),
+        ("Mild cardiomegaly without pulmonary edema.", "cardiomegaly"),
+        ("No pneumothorax; small left pleural effusion.", "pleural effusion"),
+        ("No effusion. Stable 4 mm nodule.", "nodule"),
+        ("Findings consistent with pneumonia.", "pneumonia"),
+    ],
+)
 def test_pseudo_triggers_and_scope_ends_leave_findings_present(explainer, text, target):
     assert _assert(explainer, text, target).assertion == "present"
 
 
-@pytest.mark.parametrize("text,target,certainty", [
-    ("Malignancy cannot be excluded.", "Malignancy", "possible"),
-    ("Atelectasis versus pneumonia.", "Atelectasis", "possible"),
-    ("Atelectasis versus pneumonia.", "pneumonia", "possible"),
-    ("Opacity in the left base, likely atelectasis.", "atelectasis", "likely"),
-    ("Pneumonia is unlikely.", "Pneumonia", "unlikely"),
-    ("Findings suspicious for malignancy.", "malignancy", "possible"),
-    ("Possible small effusion.", "effusion", "possible"),
-])
+@pytest.mark.parametrize(
+    "text,target,certainty",
+    [
+        ("Malignancy cannot be excluded.", "Malignancy", "possible"),
+        ("Atelectasis versus pneumonia.", "Atelectasis", "possible"),
+        ("Atelectasis versus pneumonia.", "pneumonia", "possible"),
+        ("Opacity in the left base, likely atelectasis.", "atelectasis", "likely"),
+        ("Pneumonia is unlikely.", "Pneumonia", "unlikely"),
+        ("Findings suspicious for malignancy.", "malignancy", "possible"),
+        ("Possible small effusion.", "effusion", "possible"),
+    ],
+)
 def test_hedges_are_possible_with_their_certainty(explainer, text, target, certainty):
     got = _assert(explainer, text, target)
     assert (got.assertion, got.certainty) == ("possible", certainty)
 
 
 def test_likely_reads_forward_when_a_finding_follows(explainer):
-    assert _assert(explainer, "Opacity in the left base, likely atelectasis.", "Opacity").assertion == "present"
+    assert (
+        _assert(explainer, "Opacity in the left base, likely atelectasis.", "Opacity").assertion
+        == "present"
+    )
 
 
 def test_nearest_trigger_wins_within_a_dimension(explainer):
@@ -70,9 +82,20 @@ def test_nearest_trigger_wins_within_a_dimension(explainer):
 
 
 def test_hypothetical_conditional_and_family(explainer):
-    assert _assert(explainer, "If symptoms persist, MRI could exclude occult fracture.", "fracture").assertion == "hypothetical"
-    assert _assert(explainer, "The inguinal hernia enlarges with Valsalva.", "hernia").assertion == "conditional"
-    assert _assert(explainer, "Family history of breast cancer.", "breast cancer").assertion == "associated_with_someone_else"
+    assert (
+        _assert(
+            explainer, "If symptoms persist, MRI could exclude occult fracture.", "fracture"
+        ).assertion
+        == "hypothetical"
+    )
+    assert (
+        _assert(explainer, "The inguinal hernia enlarges with Valsalva.", "hernia").assertion
+        == "conditional"
+    )
+    assert (
+        _assert(explainer, "Family history of breast cancer.", "breast cancer").assertion
+        == "associated_with_someone_else"
+    )
 
 
 def test_history_is_a_separate_flag(explainer):
@@ -85,4 +108,7 @@ def test_history_is_a_separate_flag(explainer):
 
 
 def test_no_inside_other_words_does_not_negate(explainer):
-    assert _assert(explainer, "Nonobstructing nodule is known to be benign.", "nodule").assertion == "present"
+    assert (
+        _assert(explainer, "Nonobstructing nodule is known to be benign.", "nodule").assertion
+        == "present"
+    )

@@ -19,7 +19,10 @@ def test_numbered_items_with_parentheses_and_no_periods():
 
 def test_inline_numbered_items():
     assert _items("1. No effusion. 2. Stable nodule. 3. Mild atelectasis") == [
-        "No effusion.", "Stable nodule.", "Mild atelectasis"]
+        "No effusion.",
+        "Stable nodule.",
+        "Mild atelectasis",
+    ]
 
 
 def test_single_numbered_item_loses_its_marker():
@@ -27,8 +30,10 @@ def test_single_numbered_item_loses_its_marker():
 
 
 def test_abbreviations_decimals_and_levels_do_not_split():
-    text = ("Discussed with Dr. Lee at 14:32. Approx. 2.5 x 1.2 cm cyst at L4-L5 vs. "
-            "hematoma, e.g. seroma. Next sentence.")
+    text = (
+        "Discussed with Dr. Lee at 14:32. Approx. 2.5 x 1.2 cm cyst at L4-L5 vs. "
+        "hematoma, e.g. seroma. Next sentence."
+    )
     assert _sentences(text) == [
         "Discussed with Dr. Lee at 14:32.",
         "Approx. 2.5 x 1.2 cm cyst at L4-L5 vs. hematoma, e.g. seroma.",
@@ -38,12 +43,17 @@ def test_abbreviations_decimals_and_levels_do_not_split():
 
 def test_dates_with_month_abbreviations_do_not_split():
     assert _sentences("Compared with Jan. 5, 2024 exam. Unchanged.") == [
-        "Compared with Jan. 5, 2024 exam.", "Unchanged."]
+        "Compared with Jan. 5, 2024 exam.",
+        "Unchanged.",
+    ]
 
 
 def test_lines_without_periods_are_sentences_but_wrapped_lines_are_not():
     assert _sentences("Cardiomegaly\nNo effusion\nMild bibasilar\natelectasis") == [
-        "Cardiomegaly", "No effusion", "Mild bibasilar\natelectasis"]
+        "Cardiomegaly",
+        "No effusion",
+        "Mild bibasilar\natelectasis",
+    ]
 
 
 def test_bullets():

@@ -13,7 +13,11 @@ def test_base64_plain_text_is_decoded_and_kept_verbatim():
 
 def test_html_keeps_lines_and_drops_scripts():
     got = source_text.from_report(fhir_example("html-base64.json"))
-    assert got.text.splitlines()[:3] == ["IMPRESSION:", "1. No pneumothorax.", "2. Small left pleural effusion."]
+    assert got.text.splitlines()[:3] == [
+        "IMPRESSION:",
+        "1. No pneumothorax.",
+        "2. Small left pleural effusion.",
+    ]
     assert "alert" not in got.text
 
 
@@ -67,7 +71,10 @@ def test_binary_declared_as_text_is_refused():
 
 
 def test_unknown_media_type_names_what_is_supported():
-    report = {"resourceType": "DiagnosticReport", "presentedForm": [{"contentType": "image/png", "data": "AA=="}]}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "presentedForm": [{"contentType": "image/png", "data": "AA=="}],
+    }
     with pytest.raises(UnsupportedMediaType, match="text/plain, text/html"):
         source_text.from_report(report)
 

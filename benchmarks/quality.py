@@ -41,6 +41,13 @@ def main() -> None:
             "  most frequent unexplained:",
             ", ".join(f"{w} ({n})" for w, n in c["missing"].most_common(25)),
         )
+    held = yaml.safe_load((ROOT / "tests/data/corpus/heldout_impressions.yaml").read_text())
+    held_docs = [explainer.explain(from_plain("IMPRESSION:\n" + h["text"])) for h in held]
+    hc = coverage(held_docs)
+    hr = readability(held_docs)
+    print(f"held-out impressions ({len(held)}, never used to choose entries): uncommon words "
+          f"explained {hc['covered']}/{hc['uncommon']} = {hc['share']:.1%}; readability "
+          f"median {hr['median']:.2f}, p95 {hr['p95']:.2f}")
     acc, wrong = impression_accuracy(corpus, docs)
     print(
         f"impression found exactly: {acc:.1%}" + (f"  (wrong: {', '.join(wrong)})" if wrong else "")

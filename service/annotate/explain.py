@@ -169,6 +169,7 @@ class Explainer:
 
     def _item(self, text, span, section, lang, findings, glossary, phrases, defined) -> dict:
         lay: list[dict] = []
+        item_glossary: list[_Mention] = []
         for s_start, s_end in split_sentences(text, span.start, span.end):
             gloss, crit, phr = self._mentions(text, s_start, s_end)
             targets = [g for g in gloss if g.entry["kind"] in _ASSERTED_KINDS]
@@ -208,6 +209,7 @@ class Explainer:
                 events.append((p.start, "phrase", phrase, p))
             for g in gloss:
                 glossary.append(self._glossary_entry(text, g, lang))
+            item_glossary += gloss
             for _, kind, obj, mention in sorted(events, key=lambda e: e[0]):
                 if kind == "phrase":
                     lay.append(
@@ -220,20 +222,17 @@ class Explainer:
                     )
                 else:
                     lay.extend(self._finding_sentences(obj, mention, lang, defined))
-        seen, unique = set(), []
+        seen, unique, warned = set(), [], False
         for sentence in lay:
-            if sentence["text"] not in seen:
-                seen.add(sentence["text"])
-                unique.append(sentence)
+            # one "contact your care team" note per item is enough
+            is_warning = any(i.startswith("critical.") for i in sentence["mapping_ids"])
+            if sentence["text"] in seen or (is_warning and warned):
+                continue
+            warned = warned or is_warning
+            seen.add(sentence["text"])
+            unique.append(sentence)
         if not unique:
-            unique = [
-                {
-                    "text": self._template("template.item.unexplained", lang),
-                    "start": span.start,
-                    "end": span.end,
-                    "mapping_ids": ["template.item.unexplained"],
-                }
-            ]
+            unique = self._fallback(text, span, item_glossary, lang, defined)
         ids = list(dict.fromkeys(i for s in unique for i in s["mapping_ids"]))
         item_urgency = _max_urgency(
             [
@@ -252,6 +251,19 @@ class Explainer:
             "mapping_ids": ids,
             "urgency": item_urgency,
         }
+
+    def _fallback(self, text, span, gloss, lang, defined) -> list[dict]:
+        """No finding or phrase to explain: define the item's terms, and say what is missing."""
+        out = []
+        for g in gloss:
+            if g.entry["id"] not in defined:
+                defined.add(g.entry["id"])
+                out.append({"text": self._say(g.entry["lay"], lang), "start": g.start,
+                            "end": g.end, "mapping_ids": [g.entry["id"]]})
+        tid = "template.item.partly_explained" if out else "template.item.unexplained"
+        out.append({"text": self._template(tid, lang), "start": span.start, "end": span.end,
+                    "mapping_ids": [tid]})
+        return out
 
     def _finding(self, text, mention, a, critical, section, lang) -> dict:
         entry = mention.entry

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.metrics import assertion_scores, coverage, impression_accuracy, readability  # noqa: E402
 from service import mappings  # noqa: E402
-from service.annotate.explain import Explainer, assert_target  # noqa: E402
+from service.annotate.explain import Explainer  # noqa: E402
 from service.annotate.source_text import from_plain  # noqa: E402
 
 
@@ -45,9 +45,11 @@ def main() -> None:
     held_docs = [explainer.explain(from_plain("IMPRESSION:\n" + h["text"])) for h in held]
     hc = coverage(held_docs)
     hr = readability(held_docs)
-    print(f"held-out impressions ({len(held)}, never used to choose entries): uncommon words "
-          f"explained {hc['covered']}/{hc['uncommon']} = {hc['share']:.1%}; readability "
-          f"median {hr['median']:.2f}, p95 {hr['p95']:.2f}")
+    print(
+        f"held-out impressions ({len(held)}, never used to choose entries): uncommon words "
+        f"explained {hc['covered']}/{hc['uncommon']} = {hc['share']:.1%}; readability "
+        f"median {hr['median']:.2f}, p95 {hr['p95']:.2f}"
+    )
     acc, wrong = impression_accuracy(corpus, docs)
     print(
         f"impression found exactly: {acc:.1%}" + (f"  (wrong: {', '.join(wrong)})" if wrong else "")
@@ -59,7 +61,7 @@ def main() -> None:
     ):
         path = ROOT / "tests/data/assertions" / name
         items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-        predicted = [assert_target(explainer, i["text"], i["start"], i["end"]) for i in items]
+        predicted = [explainer.context.assert_one(i["text"], i["start"], i["end"]) for i in items]
         scores = assertion_scores([i["label"] for i in items], [p.assertion for p in predicted])
         print(f"assertions, {title}: {len(items)} labelled items")
         for label, s in scores.items():

@@ -74,8 +74,6 @@ def cmd_explain(args) -> int:
 
 
 def cmd_assertions(args) -> int:
-    from .annotate.explain import assert_target
-
     explainer = _explainer()
     name = "stdin" if args.path == "-" else args.path
     lines = _read(args.path).decode("utf-8", errors="strict").splitlines()
@@ -95,7 +93,7 @@ def cmd_assertions(args) -> int:
                 f'{name}:{number}: "start" and "end" must be integers with '
                 f'0 <= start < end <= {len(text)} (the length of "text")'
             )
-        result = assert_target(explainer, text, start, end)
+        result = explainer.context.assert_one(text, start, end)
         item.update(
             assertion=result.assertion, historical=result.historical, certainty=result.certainty
         )

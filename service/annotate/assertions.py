@@ -27,7 +27,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .lexicon import Hit, Lexicon
-from .tokens import Token, tokenize
+from .sentences import sentences
+from .tokens import Tokens, tokenize
 
 ABSENT, POSSIBLE, PRESENT = "absent", "possible", "present"
 HYPOTHETICAL, CONDITIONAL = "hypothetical", "conditional"
@@ -44,8 +45,10 @@ _DIMENSION = {
     "someone_else": "experiencer",
     "historical": "history",
 }
-_DIMENSIONS = ("polarity", "hypothetical", "conditional", "experiencer", "history")
 _DEFAULT_BACKWARD_SCOPE = 10
+_FORWARD = ("forward", "bidirectional")
+_BACKWARD = ("backward", "bidirectional")
+_STOPS = ("terminate", "pseudo")
 _SUBJECT_WINDOW = 2  # a target this close to its clause start is the clause's subject
 
 
@@ -60,11 +63,52 @@ class Trigger(NamedTuple):
     ends: frozenset[str]  # terminate: the dimensions it ends (all when empty)
 
 
+class TriggerGroup:
+    """The triggers that share one literal, with what a scan needs worked out once."""
+
+    __slots__ = ("triggers", "stop", "ends", "reads", "forward_reading", "dims", "weak")
+
+    def __init__(self, triggers: tuple[Trigger, ...]):
+        self.triggers = triggers
+        self.stop: dict[bool, bool] = {}  # backward? -> ends every scope in that direction
+        self.ends: dict[bool, frozenset[str]] = {}  # backward? -> dimensions it ends
+        self.reads: dict[
+            bool, tuple[tuple[str, Trigger], ...]
+        ] = {}  # backward? -> (dimension, trigger)
+        for backward in (False, True):
+            wanted = _BACKWARD if backward else _FORWARD
+            stops = [
+                t
+                for t in triggers
+                if t.category in _STOPS
+                and (t.direction in (None, "bidirectional") or t.direction in wanted)
+            ]
+            self.stop[backward] = any(
+                (t.category == "terminate" and not t.ends)
+                or (t.category == "pseudo" and not t.transparent)
+                for t in stops
+            )
+            self.ends[backward] = frozenset().union(*(t.ends for t in stops))
+            self.reads[backward] = tuple(
+                (_DIMENSION[t.category], t)
+                for t in triggers
+                if t.category in _DIMENSION and t.direction in wanted
+            )
+        self.forward_reading = any(t.direction == "forward" for t in triggers)
+        self.weak = any(t.category == PRESENT for t in triggers)
+        # every dimension this literal speaks to, in either direction: the nearest such
+        # trigger hides farther ones of the same dimension
+        self.dims = frozenset(_DIMENSION[t.category] for t in triggers if t.category in _DIMENSION)
+
+
 class Assertion(NamedTuple):
     assertion: str
     historical: bool
     certainty: str | None  # level on the certainty scale, when a hedge or "consistent with" set it
     rules: tuple[str, ...]  # ids of the context entries that decided it
+
+
+_PLAIN = Assertion("present", False, None, ())
 
 
 class ContextRules:
@@ -83,101 +127,97 @@ class ContextRules:
                 ends,
             )
             pairs += [(lit, trigger, False) for lit in e["literals"]]
-        self._lexicon: Lexicon[Trigger] = Lexicon(pairs)
+        self._lexicon: Lexicon[Trigger] = Lexicon(pairs, combine=TriggerGroup)
 
     def assert_spans(
         self, text: str, start: int, end: int, targets: list[tuple[int, int]]
     ) -> list[Assertion]:
         """Assertions for ``targets`` (character spans) within the sentence text[start:end]."""
-        tokens = tokenize(text[start:end], start)
-        spans = [_token_range(tokens, a, b) for a, b in targets]
-        inside = frozenset(t for a, b in spans for t in range(a, b))
+        if len(targets) == 1:
+            tokens, first, last = Tokens.around(text, start, end, targets[0])
+            spans = [(first, last)]
+        else:
+            tokens = tokenize(text, start, end)
+            spans = [_token_range(tokens, a, b) for a, b in targets]
+        inner = self._lexicon.find(tokens)
+        if not inner:
+            return [_PLAIN] * len(spans)
         # triggers never reach into a finding ("no focal consolidation": "no", not "no focal")
-        hits = self._lexicon.find(tokens, stop=inside)
-        inner = self._lexicon.find(tokens) if inside else []
+        hits = inner
+        for h in inner:
+            if any(h.first < b and a < h.last for a, b in spans):
+                hits = self._lexicon.find(
+                    tokens, stop=frozenset(t for a, b in spans for t in range(a, b))
+                )
+                break
         breaks = _after(text, tokens, ";")
-        commas = _after(text, tokens, ",")
+        # commas matter only to a weak "consistent with" trigger
+        commas = _after(text, tokens, ",") if any(h.values.weak for h in hits) else []
         return [
             self._decide(tokens, hits, inner, spans, i, breaks, commas) for i in range(len(spans))
         ]
 
+    def assert_one(self, text: str, start: int, end: int) -> Assertion:
+        """The assertion of one given span of ``text``, judged within its sentence."""
+        first, last = start, end
+        for a, b in sentences(text, 0, len(text)):
+            if a <= start < b or a < end <= b:
+                first, last = min(first, a), max(last, b)
+        return self.assert_spans(text, first, last, [(start, end)])[0]
+
     def _decide(self, tokens, hits, inner, spans, index, breaks, commas) -> Assertion:
         first, last = spans[index]
-        chosen: dict[str, Trigger] = {}
         # triggers written inside the target itself apply to it ("old healed fracture")
+        inside: dict[str, Trigger] = {}
         for hit in inner:
             if hit.first >= first and hit.last <= last:
-                for trig in hit.values:
-                    if trig.category in _DIMENSION:
-                        chosen.setdefault(_DIMENSION[trig.category], trig)
-        clause_start = max((b for b in breaks if b <= first), default=0)
+                for trig in hit.values.triggers:
+                    dim = _DIMENSION.get(trig.category)
+                    if dim:
+                        inside.setdefault(dim, trig)
+        before, after = [], []
+        for h in hits:
+            if h.last <= first:
+                before.append(h)
+            elif h.first >= last:
+                after.append(h)
+        before.reverse()
+        n = len(tokens)
+        forward = self._scan(before, first, breaks, hits, False, False, n, commas)
+        clause_start = max([b for b in breaks if b <= first], default=0) if breaks else 0
         subject = first - clause_start <= _SUBJECT_WINDOW
-        before = [h for h in hits if h.last <= first]
-        after = [h for h in hits if h.first >= last]
-        forward = self._scan(
-            before[::-1],
-            first,
-            breaks,
-            hits,
-            backward=False,
-            subject=False,
-            n_tokens=len(tokens),
-            commas=commas,
-        )
-        backward = self._scan(
-            after,
-            last,
-            breaks,
-            hits,
-            backward=True,
-            subject=subject,
-            n_tokens=len(tokens),
-            commas=commas,
-        )
-        for dim in _DIMENSIONS:
-            trig = chosen.get(dim) or forward.get(dim) or backward.get(dim)
-            if trig:
-                chosen[dim] = trig
+        backward = self._scan(after, last, breaks, hits, True, subject, n, commas)
+        if not (inside or forward or backward):
+            return _PLAIN
+        chosen = {**backward, **forward, **inside}  # inside, then forward, then backward
         # a strong polarity (negation, hedge) beats a weak "consistent with" on the other side
-        if chosen.get("polarity") and chosen["polarity"].category == PRESENT:
-            other = (
-                backward.get("polarity")
-                if forward.get("polarity") is chosen["polarity"]
-                else forward.get("polarity")
-            )
+        polarity = chosen.get("polarity")
+        if polarity and polarity.category == PRESENT:
+            fwd = forward.get("polarity")
+            other = backward.get("polarity") if fwd is polarity else fwd
             if other and other.category != PRESENT:
                 chosen["polarity"] = other
         return _combine(chosen)
 
     def _scan(
-        self, hits, edge, breaks, all_hits, *, backward, subject, n_tokens, commas
+        self, hits, edge, breaks, all_hits, backward, subject, n_tokens, commas
     ) -> dict[str, Trigger]:
         found: dict[str, Trigger] = {}
+        if not hits:
+            return found
         weak: tuple[Trigger, int] | None = None  # a "consistent with" trigger and where it was
         ended: set[str] = set()
-        wanted = ("backward", "bidirectional") if backward else ("forward", "bidirectional")
         for hit in hits:
+            group: TriggerGroup = hit.values
             lo, hi = (edge, hit.first) if backward else (hit.last, edge)
-            if any(lo <= b <= hi for b in breaks):
+            if breaks and any(lo <= b <= hi for b in breaks):
                 break
-            stops = [
-                t
-                for t in hit.values
-                if t.category in ("terminate", "pseudo")
-                and (t.direction in (None, "bidirectional") or t.direction in wanted)
-            ]
-            if any(t.category == "terminate" and not t.ends for t in stops):
-                break
-            if any(t.category == "pseudo" and not t.transparent for t in stops):
+            if group.stop[backward]:
                 break
             distance = hi - lo
-            blocks = set()
-            for trig in hit.values:
-                dim = _DIMENSION.get(trig.category)
-                if dim is None:
-                    continue
-                blocks.add(dim)
-                if dim in found or dim in ended or trig.direction not in wanted:
+            blocks = set(group.dims)
+            for dim, trig in group.reads[backward]:
+                if dim in found or dim in ended:
                     continue
                 scope = trig.max_scope
                 if backward and scope is None and not subject:
@@ -205,8 +245,7 @@ class ContextRules:
                 found[dim] = trig
             # the nearest trigger of a dimension hides farther ones of the same dimension
             ended |= {d for d in blocks if d in found}
-            for t in stops:
-                ended |= t.ends
+            ended |= group.ends[backward]
         if "polarity" not in found and weak is not None:
             found["polarity"] = weak[0]
         return found
@@ -219,7 +258,7 @@ def _comma_between(commas: list[int], weak_at: int, hit: Hit, backward: bool) ->
 
 def _reads_forward(hit: Hit, hits: list[Hit], breaks: list[int], n_tokens: int) -> bool:
     """A literal with a forward reading reads forward unless the clause ends right after it."""
-    if not any(t.direction == "forward" for t in hit.values):
+    if not hit.values.forward_reading:
         return False
     nxt = hit.last
     if nxt >= n_tokens or nxt in breaks:
@@ -246,12 +285,20 @@ def _combine(chosen: dict[str, Trigger]) -> Assertion:
     return Assertion(value, historical, certainty, rules)
 
 
-def _token_range(tokens: list[Token], start: int, end: int) -> tuple[int, int]:
-    first = next((i for i, t in enumerate(tokens) if t.end > start), len(tokens))
-    last = next((i for i, t in enumerate(tokens) if t.start >= end), len(tokens))
-    return first, max(first, last)
+def _token_range(tokens: Tokens, start: int, end: int) -> tuple[int, int]:
+    first = tokens.count_before(start)
+    return first, first + tokens.count_between(start, end)
 
 
-def _after(text: str, tokens: list[Token], mark: str) -> list[int]:
+def _after(text: str, tokens: Tokens, mark: str) -> list[int]:
     """Indexes of the tokens that follow ``mark`` (";" starts a new clause; "," a new phrase)."""
-    return [i for i in range(1, len(tokens)) if mark in text[tokens[i - 1].end : tokens[i].start]]
+    pos = text.find(mark, tokens.start, tokens.end)
+    if pos < 0:
+        return []
+    out = []
+    while pos >= 0:
+        index = tokens.count_before(pos)
+        if 0 < index < len(tokens) and (not out or out[-1] != index):
+            out.append(index)
+        pos = text.find(mark, pos + 1, tokens.end)
+    return out

@@ -75,16 +75,16 @@ class Explainer:
 
     # -- mentions ------------------------------------------------------------------
     def _mentions(self, text: str, start: int, end: int):
-        tokens = tokenize(text[start:end], start)
+        tokens = tokenize(text, start, end)
         phrases = [
             _Mention(h.start, h.end, h.entry, "phrase") for h in self.phrases.find(text, start, end)
         ]
         gloss = [
-            _Mention(tokens[h.first].start, tokens[h.last - 1].end, h.values[0], "glossary")
+            _Mention(tokens.starts[h.first], tokens.ends[h.last - 1], h.values[0], "glossary")
             for h in self.glossary.find(tokens)
         ]
         crit = [
-            _Mention(tokens[h.first].start, tokens[h.last - 1].end, h.values[0], "critical")
+            _Mention(tokens.starts[h.first], tokens.ends[h.last - 1], h.values[0], "critical")
             for h in self.critical.find(tokens)
         ]
         return gloss, crit, phrases
@@ -258,11 +258,23 @@ class Explainer:
         for g in gloss:
             if g.entry["id"] not in defined:
                 defined.add(g.entry["id"])
-                out.append({"text": self._say(g.entry["lay"], lang), "start": g.start,
-                            "end": g.end, "mapping_ids": [g.entry["id"]]})
+                out.append(
+                    {
+                        "text": self._say(g.entry["lay"], lang),
+                        "start": g.start,
+                        "end": g.end,
+                        "mapping_ids": [g.entry["id"]],
+                    }
+                )
         tid = "template.item.partly_explained" if out else "template.item.unexplained"
-        out.append({"text": self._template(tid, lang), "start": span.start, "end": span.end,
-                    "mapping_ids": [tid]})
+        out.append(
+            {
+                "text": self._template(tid, lang),
+                "start": span.start,
+                "end": span.end,
+                "mapping_ids": [tid],
+            }
+        )
         return out
 
     def _finding(self, text, mention, a, critical, section, lang) -> dict:
@@ -434,24 +446,3 @@ def _capitalise(s: str) -> str:
 
 def _max_urgency(levels: list[str]) -> str:
     return max(levels, key=URGENCY.index, default="routine")
-
-
-def assert_target(explainer: Explainer, text: str, start: int, end: int):
-    """The assertion of one given span, judged within its sentence.
-
-    The sentence's other finding mentions are passed along as targets too, because a
-    trigger such as "likely" reads forward only when a finding follows it.
-    """
-    sentence_start, sentence_end = start, end
-    for a, b in split_sentences(text, 0, len(text)):
-        if a <= start < b or a < end <= b:
-            sentence_start, sentence_end = min(sentence_start, a), max(sentence_end, b)
-    gloss, _, _ = explainer._mentions(text, sentence_start, sentence_end)
-    others = [
-        (g.start, g.end)
-        for g in gloss
-        if g.entry["kind"] in _ASSERTED_KINDS and (g.end <= start or g.start >= end)
-    ]
-    spans = sorted([(start, end)] + others)
-    results = explainer.context.assert_spans(text, sentence_start, sentence_end, spans)
-    return results[spans.index((start, end))]

@@ -170,7 +170,13 @@ def _line_breaks(text: str, start: int, end: int) -> list[int]:
     return cuts
 
 
+_ANY_BREAK = re.compile(r"[.!?\n]")
+
+
 def sentences(text: str, start: int, end: int) -> list[Span]:
+    if _ANY_BREAK.search(text, start, end - 1) is None:
+        one = _trim(text, start, end)  # no possible break inside: one sentence
+        return [one] if one else []
     cuts = set(_line_breaks(text, start, end))
     for m in _SENTENCE_END.finditer(text, start, end):
         if _is_boundary(text, m.start(), m.end()):

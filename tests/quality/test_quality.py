@@ -8,7 +8,6 @@ import json
 import pytest
 
 from benchmarks import metrics
-from service.annotate.explain import assert_target
 from tests.conftest import DATA
 
 
@@ -39,7 +38,9 @@ def test_impressions_are_found(corpus, corpus_docs):
 
 
 def _scores(explainer, items):
-    predicted = [assert_target(explainer, i["text"], i["start"], i["end"]).assertion for i in items]
+    predicted = [
+        explainer.context.assert_one(i["text"], i["start"], i["end"]).assertion for i in items
+    ]
     return metrics.assertion_scores([i["label"] for i in items], predicted)
 
 
@@ -52,7 +53,7 @@ def test_assertion_f1_on_the_development_set(explainer, assertion_items):
 
 def test_historical_flag_on_the_development_set(explainer, assertion_items):
     right = sum(
-        assert_target(explainer, i["text"], i["start"], i["end"]).historical == i["historical"]
+        explainer.context.assert_one(i["text"], i["start"], i["end"]).historical == i["historical"]
         for i in assertion_items
     )
     assert right / len(assertion_items) >= 0.95

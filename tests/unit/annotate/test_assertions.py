@@ -6,14 +6,12 @@ rules one at a time so a regression names the construction it broke.
 
 import pytest
 
-from service.annotate.explain import assert_target
-
 
 def _assert(explainer, text, target, occurrence=0):
     start = -1
     for _ in range(occurrence + 1):
         start = text.index(target, start + 1)
-    return assert_target(explainer, text, start, start + len(target))
+    return explainer.context.assert_one(text, start, start + len(target))
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,9 @@ def corpus():
 @pytest.fixture(scope="session")
 def assertion_items():
     path = DATA / "assertions" / "radiology_assertions.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def fhir_example(name: str) -> dict:

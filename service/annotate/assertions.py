@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .lexicon import Hit, Lexicon
-from .sentences import sentences
+from .sentences import has_break, sentences
 from .tokens import Tokens, tokenize
 
 ABSENT, POSSIBLE, PRESENT = "absent", "possible", "present"
@@ -66,7 +66,7 @@ class Trigger(NamedTuple):
 class TriggerGroup:
     """The triggers that share one literal, with what a scan needs worked out once."""
 
-    __slots__ = ("triggers", "stop", "ends", "reads", "forward_reading", "dims", "weak")
+    __slots__ = ("triggers", "stop", "ends", "reads", "forward_reading", "weak")
 
     def __init__(self, triggers: tuple[Trigger, ...]):
         self.triggers = triggers
@@ -96,9 +96,6 @@ class TriggerGroup:
             )
         self.forward_reading = any(t.direction == "forward" for t in triggers)
         self.weak = any(t.category == PRESENT for t in triggers)
-        # every dimension this literal speaks to, in either direction: the nearest such
-        # trigger hides farther ones of the same dimension
-        self.dims = frozenset(_DIMENSION[t.category] for t in triggers if t.category in _DIMENSION)
 
 
 class Assertion(NamedTuple):
@@ -159,6 +156,8 @@ class ContextRules:
 
     def assert_one(self, text: str, start: int, end: int) -> Assertion:
         """The assertion of one given span of ``text``, judged within its sentence."""
+        if not has_break(text):  # the usual case: the text is one sentence
+            return self.assert_spans(text, 0, len(text), [(start, end)])[0]
         first, last = start, end
         for a, b in sentences(text, 0, len(text)):
             if a <= start < b or a < end <= b:
@@ -215,7 +214,6 @@ class ContextRules:
             if group.stop[backward]:
                 break
             distance = hi - lo
-            blocks = set(group.dims)
             for dim, trig in group.reads[backward]:
                 if dim in found or dim in ended:
                     continue
@@ -234,7 +232,6 @@ class ContextRules:
                     # weak: a farther negation or hedge in the same phrase still wins
                     # ("no findings consistent with"), but not across a comma
                     weak = weak or (trig, hit.first if not backward else hit.last)
-                    blocks.discard(dim)
                     continue
                 if (
                     dim == "polarity"
@@ -243,9 +240,10 @@ class ContextRules:
                 ):
                     continue
                 found[dim] = trig
-            # the nearest trigger of a dimension hides farther ones of the same dimension
-            ended |= {d for d in blocks if d in found}
-            ended |= group.ends[backward]
+            # hits come nearest first, so a dimension already in ``found`` keeps its
+            # nearest trigger; terminators limited to some dimensions end those here
+            if group.ends[backward]:
+                ended |= group.ends[backward]
         if "polarity" not in found and weak is not None:
             found["polarity"] = weak[0]
         return found

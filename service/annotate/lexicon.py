@@ -95,7 +95,15 @@ class Lexicon(Generic[V]):
             limit = n - i
             if stop:
                 limit = next((k for k in range(limit) if i + k in stop), limit)
-            size, values = _longest(folded, norms, i, limit)
+            # the longest literal in the folded trie (inlined: this is the hot loop)
+            node, size, values, k = folded, 0, (), 0
+            while k < limit:
+                node = node.get(norms[i + k])
+                if node is None:
+                    break
+                k += 1
+                if _END in node:
+                    size, values = k, node[_END]
             if exact:
                 size_exact, values_exact = _longest(exact, texts, i, limit)
                 if size_exact > size:

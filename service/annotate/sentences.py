@@ -173,8 +173,13 @@ def _line_breaks(text: str, start: int, end: int) -> list[int]:
 _ANY_BREAK = re.compile(r"[.!?\n]")
 
 
+def has_break(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Could text[start:end] hold more than one sentence? (A final period does not count.)"""
+    return _ANY_BREAK.search(text, start, (len(text) if end is None else end) - 1) is not None
+
+
 def sentences(text: str, start: int, end: int) -> list[Span]:
-    if _ANY_BREAK.search(text, start, end - 1) is None:
+    if not has_break(text, start, end):
         one = _trim(text, start, end)  # no possible break inside: one sentence
         return [one] if one else []
     cuts = set(_line_breaks(text, start, end))

@@ -13,7 +13,7 @@ import re
 
 # Runs of letters and digits ("L4", "T2", "12mm"), an apostrophe inside a word
 # ("patient's"), and decimal numbers as one token ("2.5", "1,000").
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+|(?<=\d)[.,]\d+)*")
 
 
 class Tokens:

@@ -62,6 +62,7 @@ class Explainer:
             [(lit, e, False) for e in mappings.critical for lit in e["match"]]
         )
         self.phrases = PhraseMatcher(mappings.phrases)
+        self._critical_by_id = {e["id"]: e for e in mappings.critical}
         self._templates = {e["id"]: e["text"] for e in mappings.templates}
         self._certainty = {e["level"]: e for e in mappings.certainty}
 
@@ -252,20 +253,25 @@ class Explainer:
             "urgency": item_urgency,
         }
 
+    def _definition(self, entry, span, lang, defined) -> list[dict]:
+        """The entry's lay definition, once per explanation, pointing at ``span``."""
+        if entry["id"] in defined:
+            return []
+        defined.add(entry["id"])
+        return [
+            {
+                "text": self._say(entry["lay"], lang),
+                "start": span["start"],
+                "end": span["end"],
+                "mapping_ids": [entry["id"]],
+            }
+        ]
+
     def _fallback(self, text, span, gloss, lang, defined) -> list[dict]:
         """No finding or phrase to explain: define the item's terms, and say what is missing."""
         out = []
         for g in gloss:
-            if g.entry["id"] not in defined:
-                defined.add(g.entry["id"])
-                out.append(
-                    {
-                        "text": self._say(g.entry["lay"], lang),
-                        "start": g.start,
-                        "end": g.end,
-                        "mapping_ids": [g.entry["id"]],
-                    }
-                )
+            out += self._definition(g.entry, {"start": g.start, "end": g.end}, lang, defined)
         tid = "template.item.partly_explained" if out else "template.item.unexplained"
         out.append(
             {
@@ -310,6 +316,10 @@ class Explainer:
         term = f["text"]
         lay_term = f["lay_term"]
         a = f["assertion"]
+        if f["kind"] == "procedure" and not f["historical"]:
+            # "biopsy could be considered" is a suggestion, not a finding: define the
+            # procedure, but never frame it as something the scan shows or might show
+            return self._definition(entry, f, lang, defined)
         if a == POSSIBLE or (a == PRESENT and f["certainty"]):
             level = self._certainty[f["certainty"]]
             frame, frame_id = self._say(level["template"], lang), level["id"]
@@ -338,22 +348,10 @@ class Explainer:
                 "mapping_ids": ids + f["context_rules"],
             }
         ]
-        if (
-            mention.layer == "glossary"
-            and a in (PRESENT, POSSIBLE, CONDITIONAL)
-            and entry["id"] not in defined
-        ):
-            defined.add(entry["id"])
-            out.append(
-                {
-                    "text": self._say(entry["lay"], lang),
-                    "start": f["start"],
-                    "end": f["end"],
-                    "mapping_ids": [entry["id"]],
-                }
-            )
+        if mention.layer == "glossary" and a in (PRESENT, POSSIBLE, CONDITIONAL):
+            out += self._definition(entry, f, lang, defined)
         if f["critical"]:
-            crit = next(e for e in self.m.critical if e["id"] == f["critical_id"])
+            crit = self._critical_by_id[f["critical_id"]]
             out.append(
                 {
                     "text": self._say(crit["lay"], lang),

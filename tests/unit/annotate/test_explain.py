@@ -160,3 +160,17 @@ def test_hostile_html_in_report_text_is_only_text(explain):
     doc = explain("IMPRESSION: <script>alert(1)</script> No <img src=x onerror=alert(2)> effusion.")
     html = render_html(doc)
     assert "<script>" not in html and "<img" not in html
+
+
+def test_glossary_matches_variants_abbreviations_and_locatives(explain):
+    text = (
+        "IMPRESSION: Bilateral effusions and an effusion. Atelectatic change and atelectasis. "
+        "Opacities and an opacity. COPD. CHF. SVC. PICC in place. ET tube and NG tube. "
+        "Bibasilar, perihilar and retrocardiac opacity. Blunted costophrenic angle. Lingula."
+    )
+    doc = explain(text)
+    found = {g["term"].lower() for g in doc["glossary"]}
+    for term in ("effusions", "effusion", "atelectatic", "atelectasis", "opacities", "opacity",
+                 "copd", "chf", "svc", "picc", "et tube", "ng tube", "bibasilar", "perihilar",
+                 "retrocardiac", "costophrenic angle", "lingula"):
+        assert any(term in f for f in found), (term, sorted(found))

@@ -44,6 +44,7 @@ _DIMENSION = {
     "conditional": "conditional",
     "someone_else": "experiencer",
     "historical": "history",
+    "stable": "stability",
 }
 _DEFAULT_BACKWARD_SCOPE = 10
 _FORWARD = ("forward", "bidirectional")
@@ -103,6 +104,7 @@ class Assertion(NamedTuple):
     historical: bool
     certainty: str | None  # level on the certainty scale, when a hedge or "consistent with" set it
     rules: tuple[str, ...]  # ids of the context entries that decided it
+    stable: bool = False  # described as unchanged, improving, chronic or known
 
 
 _PLAIN = Assertion("present", False, None, ())
@@ -211,8 +213,6 @@ class ContextRules:
             lo, hi = (edge, hit.first) if backward else (hit.last, edge)
             if breaks and any(lo <= b <= hi for b in breaks):
                 break
-            if group.stop[backward]:
-                break
             distance = hi - lo
             for dim, trig in group.reads[backward]:
                 if dim in found or dim in ended:
@@ -240,8 +240,11 @@ class ContextRules:
                 ):
                     continue
                 found[dim] = trig
-            # hits come nearest first, so a dimension already in ``found`` keeps its
-            # nearest trigger; terminators limited to some dimensions end those here
+            # a terminator ends the scan after its own readings ("stable" is both a
+            # terminator and a stability trigger); hits come nearest first, so a
+            # dimension already in ``found`` keeps its nearest trigger
+            if group.stop[backward]:
+                break
             if group.ends[backward]:
                 ended |= group.ends[backward]
         if "polarity" not in found and weak is not None:
@@ -280,7 +283,7 @@ def _combine(chosen: dict[str, Trigger]) -> Assertion:
     else:
         value = polarity.category
     certainty = polarity.certainty if polarity and value in (POSSIBLE, PRESENT) else None
-    return Assertion(value, historical, certainty, rules)
+    return Assertion(value, historical, certainty, rules, "stability" in chosen)
 
 
 def _token_range(tokens: Tokens, start: int, end: int) -> tuple[int, int]:

@@ -302,13 +302,18 @@ class Explainer:
         }
         if from_glossary:
             finding["lay_term"] = self._say(entry["lay_term"], lang)
+        finding["stable"] = a.stable
         if critical is not None:
             finding["critical_id"] = critical["id"]
-            # urgency only from what the report says is there now, or may be
-            live = a.assertion in (PRESENT, POSSIBLE) and not a.historical
+            # urgency only from what the report says is there now, or may be; one it calls
+            # stable, improving or known is already in hand, so it asks for follow-up,
+            # not a call now ("small stable pneumothorax not requiring a chest tube")
+            live = a.assertion in (PRESENT, POSSIBLE) and not a.historical and not a.stable
             finding["critical"] = live
             if live:
                 finding["urgency"] = critical["urgency"]
+            elif a.assertion in (PRESENT, POSSIBLE) and not a.historical:
+                finding["urgency"] = min(critical["urgency"], "soon", key=URGENCY.index)
         return finding
 
     def _finding_sentences(self, f, mention, lang, defined) -> list[dict]:
@@ -336,7 +341,7 @@ class Explainer:
                 SOMEONE_ELSE: "template.finding.someone_else",
             }[a]
             frame, frame_id = self._say(self._templates[tid], lang), tid
-        if lay_term is None or lay_term.lower() == term.lower():
+        if lay_term is None or _bare(lay_term) == _bare(term):
             # no glossary entry, or the plain name is the word itself: say it once
             frame, lay_term = frame.replace(" ({term})", ""), lay_term or term
         ids = [frame_id] + ([f["mapping_id"]] if f["mapping_id"] else [])
@@ -436,6 +441,12 @@ class Explainer:
         lay_term = finding["lay_term"] if finding else ""
         ids = [q["id"]] + ([finding["mapping_id"]] if finding else [])
         return {"text": self._say(q["text"], lang).format(lay_term=lay_term), "mapping_ids": ids}
+
+
+def _bare(s: str) -> str:
+    """Lower case without a leading article: "a tear" and "Tear" name the same thing."""
+    words = s.lower().split()
+    return " ".join(words[1:] if words[:1] in (["a"], ["an"], ["the"]) else words)
 
 
 def _capitalise(s: str) -> str:

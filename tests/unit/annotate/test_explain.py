@@ -170,7 +170,49 @@ def test_glossary_matches_variants_abbreviations_and_locatives(explain):
     )
     doc = explain(text)
     found = {g["term"].lower() for g in doc["glossary"]}
-    for term in ("effusions", "effusion", "atelectatic", "atelectasis", "opacities", "opacity",
-                 "copd", "chf", "svc", "picc", "et tube", "ng tube", "bibasilar", "perihilar",
-                 "retrocardiac", "costophrenic angle", "lingula"):
+    for term in (
+        "effusions",
+        "effusion",
+        "atelectatic",
+        "atelectasis",
+        "opacities",
+        "opacity",
+        "copd",
+        "chf",
+        "svc",
+        "picc",
+        "et tube",
+        "ng tube",
+        "bibasilar",
+        "perihilar",
+        "retrocardiac",
+        "costophrenic angle",
+        "lingula",
+    ):
         assert any(term in f for f in found), (term, sorted(found))
+
+
+def test_statement_about_test_sensitivity_is_not_a_finding(explain):
+    doc = explain(
+        "IMPRESSION: No acute intracranial abnormality. Note that CT sensitivity for "
+        "subarachnoid hemorrhage decreases beyond 6 hours from symptom onset."
+    )
+    [sah] = _finding(doc, "subarachnoid hemorrhage")
+    assert sah["assertion"] == "hypothetical" and not sah["critical"]
+    assert doc["urgency"] == "routine"
+
+
+def test_stable_known_critical_finding_asks_for_follow_up_not_a_call_now(explain):
+    doc = explain("IMPRESSION: Small stable left pneumothorax not requiring chest tube placement.")
+    [ptx] = _finding(doc, "pneumothorax")
+    assert ptx["assertion"] == "present" and ptx["stable"] and not ptx["critical"]
+    assert doc["urgency"] == "soon"
+    assert "contact them now" not in doc["items"][0]["lay"]
+
+
+def test_a_call_to_the_doctor_alone_does_not_raise_urgency(explain):
+    doc = explain(
+        "IMPRESSION: New pacemaker with leads in expected position. No pneumothorax. "
+        "Discussed with Dr. Lee at 10:02."
+    )
+    assert doc["urgency"] == "routine"

@@ -100,3 +100,38 @@ def impression_accuracy(corpus: list[dict], docs: list[dict]) -> tuple[float, li
         if got != want:
             wrong.append(report["id"])
     return 1 - len(wrong) / len(corpus), wrong
+
+
+def rads_document(item: dict) -> str:
+    """The text a labelled RADS sentence is explained as: its exam title, then the sentence."""
+    exam = f"EXAM: {item['exam']}\n" if item.get("exam") else ""
+    return f"{exam}IMPRESSION: {item['text']}"
+
+
+def rads_scores(items: list[dict], docs: list[dict]) -> dict[str, dict]:
+    """Precision and recall on (system, category) pairs, overall and per system.
+
+    Pairs are compared as multisets per item, so a category stated for two lesions must
+    be found twice.
+    """
+    from collections import Counter
+
+    per: dict[str, Counter] = {}
+    total = Counter()
+    for item, doc in zip(items, docs, strict=True):
+        gold = Counter((p["system"], p["category"]) for p in item["expected"])
+        got = Counter((r["system"], r["category"]) for r in doc["rads"])
+        for pair in gold | got:
+            tp, fp, fn = (
+                min(gold[pair], got[pair]),
+                max(0, got[pair] - gold[pair]),
+                max(0, gold[pair] - got[pair]),
+            )
+            for bucket in (per.setdefault(pair[0], Counter()), total):
+                bucket.update(tp=tp, fp=fp, fn=fn)
+    out = {}
+    for name, c in sorted(per.items()) + [("all", total)]:
+        p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
+        r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
+        out[name] = {"tp": c["tp"], "fp": c["fp"], "fn": c["fn"], "precision": p, "recall": r}
+    return out

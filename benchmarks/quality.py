@@ -14,7 +14,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.metrics import assertion_scores, coverage, impression_accuracy, readability  # noqa: E402
+from benchmarks.metrics import (  # noqa: E402
+    assertion_scores,
+    coverage,
+    impression_accuracy,
+    rads_document,
+    rads_scores,
+    readability,
+)
 from service import mappings  # noqa: E402
 from service.annotate.explain import Explainer  # noqa: E402
 from service.annotate.source_text import from_plain  # noqa: E402
@@ -74,6 +81,16 @@ def main() -> None:
         )
         print(f"  historical flag accuracy: {hist / len(items):.3f}")
     print("goals: F1(absent) >= 0.96, F1(possible) >= 0.90")
+
+    path = ROOT / "tests/data/rads/rads_sentences.jsonl"
+    items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    rads_docs = [explainer.explain(from_plain(rads_document(i))) for i in items]
+    negatives = sum(1 for i in items if not i["expected"])
+    print(f"RADS recognition: {len(items)} labelled sentences ({negatives} negatives)")
+    for name, s in rads_scores(items, rads_docs).items():
+        counts = f"tp {s['tp']}, fp {s['fp']}, fn {s['fn']}"
+        print(f"  {name:<10} P={s['precision']:.3f} R={s['recall']:.3f}  ({counts})")
+    print("goals: precision >= 0.99, recall >= 0.98")
 
 
 if __name__ == "__main__":

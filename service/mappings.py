@@ -36,6 +36,11 @@ KINDS = {
     "sections": "sections.yaml",
     "templates": "templates.yaml",
     "questions": "questions.yaml",
+    "rads": "rads",
+    "rads_systems": "rads_systems.yaml",
+    "density": "density.yaml",
+    "fleischner": "fleischner.yaml",
+    "tirads": "tirads.yaml",
 }
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same result
@@ -56,6 +61,11 @@ class Mappings:
     sections: list[dict]
     templates: list[dict]
     questions: list[dict]
+    rads: list[dict]
+    rads_systems: list[dict]
+    density: list[dict]
+    fleischner: list[dict]
+    tirads: list[dict]
 
     def by_id(self) -> dict[str, dict]:
         return {e["id"]: e for kind in KINDS for e in getattr(self, kind)}

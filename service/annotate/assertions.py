@@ -67,15 +67,18 @@ class Trigger(NamedTuple):
 class TriggerGroup:
     """The triggers that share one literal, with what a scan needs worked out once."""
 
-    __slots__ = ("triggers", "stop", "ends", "reads", "forward_reading", "weak")
+    __slots__ = ("triggers", "stop", "ends", "reads", "blocks", "forward_reading", "weak")
 
     def __init__(self, triggers: tuple[Trigger, ...]):
         self.triggers = triggers
         self.stop: dict[bool, bool] = {}  # backward? -> ends every scope in that direction
         self.ends: dict[bool, frozenset[str]] = {}  # backward? -> dimensions it ends
-        self.reads: dict[
-            bool, tuple[tuple[str, Trigger], ...]
-        ] = {}  # backward? -> (dimension, trigger)
+        # backward? -> (dimension, trigger) pairs that read in that direction
+        self.reads: dict[bool, tuple[tuple[str, Trigger], ...]] = {}
+        # backward? -> dimensions a trigger pointing the other way closes: a backward
+        # "negative" does not reach over a forward "not" ("PI-RADS 3 and does not meet
+        # criteria for PI-RADS 4 (DCE negative)")
+        self.blocks: dict[bool, frozenset[str]] = {}
         for backward in (False, True):
             wanted = _BACKWARD if backward else _FORWARD
             stops = [
@@ -94,6 +97,11 @@ class TriggerGroup:
                 (_DIMENSION[t.category], t)
                 for t in triggers
                 if t.category in _DIMENSION and t.direction in wanted
+            )
+            self.blocks[backward] = frozenset(
+                _DIMENSION[t.category]
+                for t in triggers
+                if t.category in _DIMENSION and t.category != PRESENT and t.direction not in wanted
             )
         self.forward_reading = any(t.direction == "forward" for t in triggers)
         self.weak = any(t.category == PRESENT for t in triggers)
@@ -129,9 +137,18 @@ class ContextRules:
         self._lexicon: Lexicon[Trigger] = Lexicon(pairs, combine=TriggerGroup)
 
     def assert_spans(
-        self, text: str, start: int, end: int, targets: list[tuple[int, int]]
+        self,
+        text: str,
+        start: int,
+        end: int,
+        targets: list[tuple[int, int]],
+        ignore_inside: bool = False,
     ) -> list[Assertion]:
-        """Assertions for ``targets`` (character spans) within the sentence text[start:end]."""
+        """Assertions for ``targets`` (character spans) within the sentence text[start:end].
+
+        ``ignore_inside``: triggers written inside a target do not apply to it (a RADS
+        category's own descriptor, "BI-RADS 1: Negative", is not a negation).
+        """
         if len(targets) == 1:
             tokens, first, last = Tokens.around(text, start, end, targets[0])
             spans = [(first, last)]
@@ -153,7 +170,8 @@ class ContextRules:
         # commas matter only to a weak "consistent with" trigger
         commas = _after(text, tokens, ",") if any(h.values.weak for h in hits) else []
         return [
-            self._decide(tokens, hits, inner, spans, i, breaks, commas) for i in range(len(spans))
+            self._decide(tokens, hits, [] if ignore_inside else inner, spans, i, breaks, commas)
+            for i in range(len(spans))
         ]
 
     def assert_one(self, text: str, start: int, end: int) -> Assertion:
@@ -245,6 +263,8 @@ class ContextRules:
             # dimension already in ``found`` keeps its nearest trigger
             if group.stop[backward]:
                 break
+            if group.blocks[backward]:
+                ended |= group.blocks[backward]
             if group.ends[backward]:
                 ended |= group.ends[backward]
         if "polarity" not in found and weak is not None:

@@ -7,7 +7,8 @@ explains and the ids of the mapping entries it was built from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from .. import __version__
 from .assertions import (
@@ -19,8 +20,17 @@ from .assertions import (
     SOMEONE_ELSE,
     ContextRules,
 )
+from .followup import (
+    fleischner_follow_up,
+    fleischner_gate,
+    measurements,
+    nodule_facts,
+    smoking_risk,
+    tirads_follow_up,
+)
 from .lexicon import Lexicon
 from .phrases import PhraseMatcher
+from .rads import RadsRecognizer
 from .sections import EXPLAINED, SectionFinder, impression_of
 from .sentences import items as split_items
 from .sentences import sentences as split_sentences
@@ -39,6 +49,31 @@ _NOT_EXPLAINED_WITHOUT_IMPRESSION = {
     "signature",
 }
 MAX_QUESTIONS, MIN_QUESTIONS = 4, 2
+
+
+_LUNG = re.compile(r"lung|pulmonar|\blobe\b|lingula|chest|thora|\bCT\b", re.IGNORECASE)
+_NOT_LUNG = re.compile(
+    r"thyroid|breast|liver|hepatic|renal|kidney|adrenal|skin|subcutaneous|scalp|vocal",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Run:
+    """What one explanation accumulates as it walks the report."""
+
+    text: str
+    lang: str
+    exam: str
+    findings: list = field(default_factory=list)
+    glossary: list = field(default_factory=list)
+    phrases: list = field(default_factory=list)
+    rads: list = field(default_factory=list)
+    rads_excluded: list = field(default_factory=list)
+    follow_up: list = field(default_factory=list)
+    defined: set = field(default_factory=set)
+    fleischner_gate: str | None = None
+    risk: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +98,15 @@ class Explainer:
         )
         self.phrases = PhraseMatcher(mappings.phrases)
         self._critical_by_id = {e["id"]: e for e in mappings.critical}
+        self.rads = RadsRecognizer(
+            mappings.rads_systems, mappings.rads, mappings.tirads, self.context
+        )
+        self._rads_by_key = {
+            (e["system"], e.get("variant"), e["category"]): e for e in mappings.rads
+        }
+        self.density: Lexicon[dict] = Lexicon(
+            [(lit, e, False) for e in mappings.density for lit in e["match"]]
+        )
         self._templates = {e["id"]: e["text"] for e in mappings.templates}
         self._certainty = {e["level"]: e for e in mappings.certainty}
 
@@ -130,21 +174,25 @@ class Explainer:
                 regions = [(0, len(text), "report")]
             notes.append("template.summary.no_impression")
 
-        items, findings, glossary, phrases = [], [], [], []
-        defined: set[str] = set()
+        run = _Run(text, lang, self._exam_text(text, sections))
+        run.fleischner_gate = fleischner_gate(text)
+        run.risk = smoking_risk(text)
+        items = []
         for r_start, r_end, r_name in regions:
+            hits = self.rads.find(text, r_start, r_end, run.exam)
             for item in split_items(text, r_start, r_end):
-                items.append(
-                    self._item(text, item, r_name, lang, findings, glossary, phrases, defined)
-                )
+                in_item = [h for h in hits if item.start <= h.start < item.end]
+                items.append(self._item(run, item, r_name, in_item))
+        density = self._density(run)
 
         urgency = _max_urgency(
-            [f["urgency"] for f in findings if f.get("urgency")]
-            + [p["urgency"] for p in phrases if p.get("urgency")]
+            [f["urgency"] for f in run.findings if f.get("urgency")]
+            + [p["urgency"] for p in run.phrases if p.get("urgency")]
+            + [r["urgency"] for r in run.rads]
         )
         for i, item in enumerate(items):
             item["priority"] = i + 1
-        summary, summary_ids = self._summary(items, urgency, notes, lang)
+        summary, summary_ids = self._summary(items, urgency, notes, lang, density)
         return {
             "text": text,
             "source": {"origin": source.origin},
@@ -157,18 +205,33 @@ class Explainer:
             "summary": summary,
             "summary_mapping_ids": summary_ids,
             "items": items,
-            "findings": findings,
-            "rads": [],
-            "glossary": glossary,
-            "phrases": phrases,
+            "findings": run.findings,
+            "rads": run.rads,
+            "rads_not_current": run.rads_excluded,
+            "follow_up": run.follow_up,
+            "breast_density": density,
+            "glossary": run.glossary,
+            "phrases": run.phrases,
             "urgency": urgency,
-            "questions": self._questions(findings, phrases, urgency, imp is None, lang),
+            "questions": self._questions(run, urgency, imp is None),
             "disclaimer": self._template("template.disclaimer", lang),
             "notes": [self._template(n, lang) for n in notes],
             "engine": {"name": "radplain", "version": __version__},
         }
 
-    def _item(self, text, span, section, lang, findings, glossary, phrases, defined) -> dict:
+    @staticmethod
+    def _exam_text(text: str, sections) -> str:
+        """The exam title and clinical context that say which RADS system a bare category is."""
+        first_line = text.split("\n", 1)[0]
+        parts = [first_line] + [
+            text[s.start : s.end]
+            for s in sections
+            if s.name in ("exam", "technique", "indication", "history")
+        ]
+        return "\n".join(parts)
+
+    def _item(self, run: _Run, span, section, rads_hits) -> dict:
+        text, lang = run.text, run.lang
         lay: list[dict] = []
         item_glossary: list[_Mention] = []
         for s_start, s_end in split_sentences(text, span.start, span.end):
@@ -193,8 +256,11 @@ class Explainer:
             for i, a in zip(targets_sorted, asserted, strict=True):
                 t = targets[i]
                 finding = self._finding(text, t, a, crit_of.get(i), section, lang)
-                findings.append(finding)
+                run.findings.append(finding)
                 events.append((t.start, "finding", finding, t))
+                follow = self._fleischner(run, finding, t, s_start, s_end)
+                if follow:
+                    events.append((t.end, "follow_up", follow, t))
             for p in phr:
                 phrase = {
                     "text": text[p.start : p.end],
@@ -206,10 +272,15 @@ class Explainer:
                 }
                 if p.entry.get("urgency"):
                     phrase["urgency"] = p.entry["urgency"]
-                phrases.append(phrase)
+                run.phrases.append(phrase)
                 events.append((p.start, "phrase", phrase, p))
+            for hit in rads_hits:
+                if s_start <= hit.start < s_end:
+                    record = self._rads_record(run, hit, s_start, s_end)
+                    if record is not None:
+                        events.append((hit.start, "rads", record, hit))
             for g in gloss:
-                glossary.append(self._glossary_entry(text, g, lang))
+                run.glossary.append(self._glossary_entry(text, g, lang))
             item_glossary += gloss
             for _, kind, obj, mention in sorted(events, key=lambda e: e[0]):
                 if kind == "phrase":
@@ -221,8 +292,10 @@ class Explainer:
                             "mapping_ids": [obj["id"]],
                         }
                     )
+                elif kind in ("rads", "follow_up"):
+                    lay.extend(obj["sentences"])
                 else:
-                    lay.extend(self._finding_sentences(obj, mention, lang, defined))
+                    lay.extend(self._finding_sentences(obj, mention, lang, run.defined))
         seen, unique, warned = set(), [], False
         for sentence in lay:
             # one "contact your care team" note per item is enough
@@ -233,14 +306,15 @@ class Explainer:
             seen.add(sentence["text"])
             unique.append(sentence)
         if not unique:
-            unique = self._fallback(text, span, item_glossary, lang, defined)
+            unique = self._fallback(text, span, item_glossary, lang, run.defined)
         ids = list(dict.fromkeys(i for s in unique for i in s["mapping_ids"]))
         item_urgency = _max_urgency(
             [
                 f["urgency"]
-                for f in findings
+                for f in run.findings
                 if f.get("urgency") and span.start <= f["start"] < span.end
             ]
+            + [r["urgency"] for r in run.rads if span.start <= r["start"] < span.end]
         )
         return {
             "text": text[span.start : span.end],
@@ -251,6 +325,171 @@ class Explainer:
             "sentences": unique,
             "mapping_ids": ids,
             "urgency": item_urgency,
+        }
+
+    # -- RADS, density and guideline follow-up ------------------------------------------
+    def _rads_entry(self, run: _Run, hit) -> dict | None:
+        variant = hit.variant
+        if variant is None and hit.system == "O-RADS":
+            variant = "MRI" if re.search(r"\bMRI?\b|magnetic", run.exam, re.IGNORECASE) else "US"
+        if variant is None and hit.system == "C-RADS":
+            variant = "colonic" if hit.category.startswith("C") else "extracolonic"
+        if variant is None and hit.system == "NI-RADS":
+            variant = (
+                "primary" if (hit.system, "primary", hit.category) in self._rads_by_key else "neck"
+            )
+        return self._rads_by_key.get((hit.system, variant, hit.category))
+
+    def _rads_record(self, run: _Run, hit, s_start: int, s_end: int) -> dict | None:
+        base = {
+            "system": hit.system,
+            "category": hit.category,
+            "start": hit.start,
+            "end": hit.end,
+            "text": run.text[hit.start : hit.end],
+            "variant": hit.variant,
+            "modifiers": list(hit.modifiers),
+            "laterality": hit.laterality,
+            "lesion": hit.lesion,
+            "points": hit.points,
+            "recognised_by": hit.via,
+        }
+        if not hit.current:
+            run.rads_excluded.append({**base, "reason": hit.why_not_current})
+            return None
+        entry = self._rads_entry(run, hit)
+        if entry is None:
+            run.rads_excluded.append({**base, "reason": "no mapping entry"})
+            return None
+        lang = run.lang
+        follow = dict(entry["follow_up"])
+        follow["basis"] = f"{entry['guideline']['name']} {entry['guideline']['version']}"
+        sentences = [
+            {
+                "text": self._say(entry["lay"], lang),
+                "start": hit.start,
+                "end": hit.end,
+                "mapping_ids": [entry["id"]],
+            }
+        ]
+        if hit.system == "TI-RADS" and entry["follow_up"]["action"] != "none":
+            sizes = measurements(run.text, s_start, s_end)
+            size_cm = max((m.largest_cm for m in sizes), default=None)
+            computed = tirads_follow_up(hit.category, size_cm, self.m.tirads, lang)
+            follow = computed.as_dict()
+            lead = "template.followup.tirads_lead"
+            sentences.append(
+                {
+                    "text": self._template(lead, lang),
+                    "start": hit.start,
+                    "end": hit.end,
+                    "mapping_ids": [lead],
+                }
+            )
+            if computed.lay:
+                sentences += [
+                    {
+                        "text": t,
+                        "start": hit.start,
+                        "end": hit.end,
+                        "mapping_ids": computed.mapping_ids,
+                    }
+                    for t in computed.lay
+                ]
+            else:
+                tid = "template.followup.size_unknown"
+                sentences.append(
+                    {
+                        "text": self._template(tid, lang),
+                        "start": hit.start,
+                        "end": hit.end,
+                        "mapping_ids": [tid],
+                    }
+                )
+        record = {
+            **base,
+            "meaning": entry["meaning"],
+            "likelihood": entry.get("likelihood"),
+            "management": entry["management"],
+            "follow_up": follow,
+            "urgency": entry["urgency"],
+            "guideline": entry["guideline"],
+            "lay": self._say(entry["lay"], lang),
+            "mapping_id": entry["id"],
+            "review_status": entry["review"]["status"],
+            "sentences": sentences,
+        }
+        run.rads.append({k: v for k, v in record.items() if k != "sentences"})
+        return record
+
+    def _fleischner(
+        self, run: _Run, finding: dict, mention, s_start: int, s_end: int
+    ) -> dict | None:
+        """Fleischner follow-up for a present lung nodule with a size and no Lung-RADS category."""
+        if (
+            finding["assertion"] != PRESENT
+            or finding["historical"]
+            or "nodul" not in (finding["mapping_id"] or "")
+            or run.fleischner_gate
+            or self._has_lung_rads(run)
+        ):
+            return None
+        sentence = run.text[s_start:s_end]
+        if not _LUNG.search(sentence) and not _LUNG.search(run.exam) or _NOT_LUNG.search(sentence):
+            return None
+        sizes = [m for m in measurements(run.text, s_start, s_end)]
+        if not sizes:
+            return None
+        nearest = min(sizes, key=lambda m: abs(m.start - mention.start))
+        facts = nodule_facts(sentence, nearest)
+        computed = fleischner_follow_up(
+            facts, run.risk, self.m.fleischner, run.lang, self._templates
+        )
+        lead = "template.followup.fleischner_lead"
+        texts = [(self._template(lead, run.lang), [lead])]
+        texts += [(t, computed.mapping_ids) for t in computed.lay]
+        if not facts.type_stated:
+            texts.append(
+                (
+                    self._template("template.followup.type_unknown", run.lang),
+                    ["template.followup.type_unknown"],
+                )
+            )
+        sentences = [
+            {"text": t, "start": mention.start, "end": mention.end, "mapping_ids": ids}
+            for t, ids in texts
+        ]
+        record = {
+            **computed.as_dict(),
+            "start": mention.start,
+            "end": mention.end,
+            "finding": finding["text"],
+            "mapping_ids": computed.mapping_ids,
+        }
+        run.follow_up.append(record)
+        return {"sentences": sentences}
+
+    def _has_lung_rads(self, run: _Run) -> bool:
+        return any(r["system"] == "Lung-RADS" for r in run.rads)
+
+    def _density(self, run: _Run) -> dict | None:
+        if not self.m.density:
+            return None
+        tokens = tokenize(run.text)
+        hits = self.density.find(tokens)
+        if not hits:
+            return None
+        entry = hits[-1].values[0]  # the last statement wins (the final assessment)
+        start, end = tokens.starts[hits[-1].first], tokens.ends[hits[-1].last - 1]
+        return {
+            "category": entry["category"],
+            "dense": entry["dense"],
+            "start": start,
+            "end": end,
+            "text": run.text[start:end],
+            "lay": self._say(entry["lay"], run.lang),
+            "fda_statement": entry["fda_statement"],
+            "mapping_id": entry["id"],
         }
 
     def _definition(self, entry, span, lang, defined) -> list[dict]:
@@ -381,7 +620,7 @@ class Explainer:
             "review_status": e["review"]["status"],
         }
 
-    def _summary(self, items, urgency, notes, lang) -> tuple[str, list[str]]:
+    def _summary(self, items, urgency, notes, lang, density=None) -> tuple[str, list[str]]:
         parts, ids = [], []
         if urgency != "routine":
             tid = f"template.urgency.{urgency}"
@@ -400,11 +639,19 @@ class Explainer:
                 ids.append("template.summary.first")
             parts.append(first["text"])
             ids += first["mapping_ids"]
+        if density:
+            parts.append(density["lay"])
+            ids.append(density["mapping_id"])
         return " ".join(parts), list(dict.fromkeys(ids))
 
-    def _questions(self, findings, phrases, urgency, no_impression, lang) -> list[dict]:
+    def _questions(self, run: _Run, urgency, no_impression) -> list[dict]:
+        findings, phrases, lang = run.findings, run.phrases, run.lang
         live = [f for f in findings if f["lay_term"] and not f["historical"]]
+        rads = run.rads[0] if run.rads else None
         first = {
+            "rads": {"lay_term": rads["system"], "mapping_id": rads["mapping_id"]}
+            if rads
+            else None,
             "possible_finding": next((f for f in live if f["assertion"] == POSSIBLE), None),
             "present_finding": next(
                 (f for f in live if f["assertion"] == PRESENT and f["kind"] == "finding"), None
@@ -413,6 +660,7 @@ class Explainer:
         meanings = {p["meaning"] for p in phrases}
         holds = {
             "critical_or_urgent": urgency in ("urgent", "critical"),
+            "rads": rads is not None,
             "possible_finding": first["possible_finding"] is not None,
             "present_finding": first["present_finding"] is not None,
             "recommendation": "recommendation" in meanings,

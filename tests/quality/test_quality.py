@@ -68,3 +68,25 @@ def test_assertions_generalise_to_the_held_out_set(explainer):
     scores = _scores(explainer, items)
     assert scores["absent"]["f1"] >= 0.93, scores["absent"]
     assert scores["possible"]["f1"] >= 0.85, scores["possible"]
+
+
+def test_rads_recognition_precision_and_recall(explain):
+    path = DATA / "rads" / "rads_sentences.jsonl"
+    items = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len(items) >= 250
+    assert sum(1 for i in items if not i["expected"]) >= 40
+    assert {p["system"] for i in items for p in i["expected"]} == {
+        "BI-RADS",
+        "Lung-RADS",
+        "TI-RADS",
+        "LI-RADS",
+        "PI-RADS",
+        "O-RADS",
+        "Bosniak",
+        "CAD-RADS",
+        "NI-RADS",
+        "C-RADS",
+    }
+    scores = metrics.rads_scores(items, [explain(metrics.rads_document(i)) for i in items])
+    assert scores["all"]["precision"] >= 0.99, scores
+    assert scores["all"]["recall"] >= 0.98, scores

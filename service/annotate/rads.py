@@ -1,0 +1,462 @@
+"""Recognise RADS categories (BI-RADS, Lung-RADS, TI-RADS, ...) in report text.
+
+How each system is written lives in ``mappings/rads_systems.yaml``; which categories
+exist lives in ``mappings/rads/``. A label is reported only when, once normalised
+(Roman or Arabic numerals, letter case, prefix), it is a category the system defines.
+
+What is deliberately *not* reported as a current category: a hedged range ("BI-RADS
+3-4", "LR-3 vs LR-4"), a negated or historical mention ("no LR-5 observation", "prior
+BI-RADS 4"), the first half of a change ("from Lung-RADS 4A to 3"), a bare "Category 3"
+unless the exam title says which system it is, and TI-RADS point totals, which are
+turned into their level ("TI-RADS 5 points" is TR4).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .assertions import ABSENT, HYPOTHETICAL, SOMEONE_ELSE, ContextRules
+from .sentences import sentences
+
+_FLAGS = re.IGNORECASE
+_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
+_TO_ROMAN = {v: k.upper() for k, v in _ROMAN.items()}
+_VERSION = (
+    r"(?:\s*(?:v(?:ersion)?\.?\s*\d+(?:\.\d+)?(?!\d)|\(?\s*(?:version\s*)?(?:19|20)\d\d\s*\)?"
+    r"|\d+(?:st|nd|rd|th)\s+ed(?:ition)?\.?"
+    r"|\d\.\d\b(?=\s*(?:category|cat|assessment|score|[:\-–]))))?"
+)
+_MODALITY_TAG = r"(?:\s*\((?:ct|mri?|pet|us|ct/pet|pet/ct|ct/mri?)\))?"
+_KEYWORD = (
+    r"(?:\s*(?:final\s+|overall\s+)?(?:assessment\s+)?(?:risk\s+)?"
+    r"(?:category|cat\.?|assessment|total\s+score|total|score|level|grade|type|"
+    r"class(?:ification)?)(?:\s+of)?)?"
+)
+_SEPARATOR = r"\s*[:=\-–—]?\s*"
+_HEDGE = r"\s*(?:-|–|—|/|\bor\b|\bvs\.?|\bversus\b|\bto\b)\s*"
+_CHANGE_BEFORE = re.compile(
+    r"(?:\bfrom|\bpreviously|\bprior|\bformerly|\bwas)\s+(?:an?\s+|the\s+)?$", _FLAGS
+)
+_LATERALITY = re.compile(r"\b(right|left|bilateral)\b", _FLAGS)
+_LESION = re.compile(
+    r"\b(nodule|observation|lesion|mass|finding|cyst|site|area|target)\s*(?:#|no\.?\s*)?"
+    r"(\d{1,2}|[A-H])\b(?!\s*(?:mm|cm))",
+    _FLAGS,
+)
+_POINTS = r"(?P<points>\d{1,2})\s*(?:points?|pts)\b"
+
+
+@dataclass(frozen=True)
+class RadsHit:
+    system: str
+    category: str
+    start: int
+    end: int
+    variant: str | None = None
+    modifiers: tuple[str, ...] = ()
+    points: int | None = None
+    hedged: bool = False
+    current: bool = True  # False when negated, historical, hypothetical or replaced
+    laterality: str | None = None
+    lesion: str | None = None
+    via: str = "name"  # name | code | label_first | context | wording | points
+    why_not_current: str | None = None
+
+
+@dataclass
+class _System:
+    name: str
+    entry: dict
+    categories: dict[str | None, set[str]] = field(default_factory=dict)
+    named: re.Pattern | None = None
+    label_first: re.Pattern | None = None
+    codes: list[re.Pattern] = field(default_factory=list)
+    hedge: re.Pattern | None = None
+    chain: re.Pattern | None = None
+    name_only: re.Pattern | None = None
+    to: re.Pattern | None = None
+    context: re.Pattern | None = None
+    bare: re.Pattern | None = None
+    wording: list[tuple[re.Pattern, str]] = field(default_factory=list)
+
+
+class RadsRecognizer:
+    def __init__(
+        self, systems: list[dict], rads: list[dict], tirads: list[dict], context: ContextRules
+    ):
+        self._context = context
+        self._tirads = tirads
+        self._systems: list[_System] = []
+        for entry in systems:
+            sys_ = _System(entry["system"], entry)
+            for cat in rads:
+                if cat["system"] == entry["system"]:
+                    sys_.categories.setdefault(cat.get("variant"), set()).add(cat["category"])
+            names = "|".join(entry["names"])
+            label = entry["label"]
+            variants = entry.get("variants") or {}
+            variant_re = "|".join(sorted(map(re.escape, variants), key=len, reverse=True))
+            variant_part = (
+                rf"(?:{_SEPARATOR}[\s\-]*\(?(?P<variant>{variant_re})\)?(?!\w){_VERSION})?"
+                if variants
+                else ""
+            )
+            mods = entry.get("modifiers")
+            mods_part = rf"(?P<mods>{mods})?" if mods else ""
+            points_part = (
+                rf"(?:{_KEYWORD}{_SEPARATOR}{_POINTS}|" if entry["system"] == "TI-RADS" else "(?:"
+            )
+            # "K-TIRADS" and "EU-TIRADS" are other systems: no letter or letter-hyphen before
+            name = rf"(?:\bacr\s+)?(?<![A-Za-z]-)(?<![A-Za-z])(?:{names})\b\s*[®™]?"
+            sys_.named = re.compile(
+                rf"{name}{_MODALITY_TAG}{_VERSION}{variant_part}{points_part}{_KEYWORD}{_SEPARATOR}"
+                rf"(?<!\d)(?P<label>{label})(?![\w.]\d)){mods_part}(?!\w)",
+                _FLAGS,
+            )
+            sys_.name_only = re.compile(name, _FLAGS)
+            sys_.label_first = re.compile(
+                rf"\b(?:category|cat\.?)\s+(?P<label>{label})\s*\(?\s*{name}", _FLAGS
+            )
+            sys_.codes = [re.compile(c + (mods_part or ""), _FLAGS) for c in entry.get("codes", [])]
+            sys_.hedge = re.compile(
+                rf"{_HEDGE}(?:{name}\s*)?(?P<label>(?:(?:lr|tr)\s?-?\s?)?(?:{label}))(?!\w)", _FLAGS
+            )
+            sys_.to = re.compile(
+                rf"\s+to\s+(?:{name}{_KEYWORD}\s*)?(?:category\s*)?(?P<label>{label})(?!\w)", _FLAGS
+            )
+            if entry.get("chain"):
+                sys_.chain = re.compile(
+                    rf"\s*(?:\([^)]{{0,80}}\))?\s*(?:[,;/]\s*(?:and\s+)?|\s+and\s+|\s+)"
+                    rf"{variant_part}{_KEYWORD}\s*[:\-]?\s*(?P<label>{label})(?!\w)",
+                    _FLAGS,
+                )
+            if entry.get("exam_context"):
+                sys_.context = re.compile("|".join(entry["exam_context"]), _FLAGS)
+                sys_.bare = re.compile(
+                    rf"\b(?:(?:final|overall)\s+)?(?:assessment\s*)?(?:category|cat\.?)\s*[:\-]?\s*"
+                    rf"(?P<label>{label})(?!\w)",
+                    _FLAGS,
+                )
+            for wording, category in (entry.get("wording") or {}).items():
+                sys_.wording.append(
+                    (
+                        re.compile(
+                            rf"(?:\b(?:(?:final|overall)\s+)?(?:assessment|impression)\s*[:\-]\s*"
+                            rf"(?:(?:category\s*)?\d[a-c]?\s*[:\-–]\s*)?|^\s*)(?P<word>{wording})\b",
+                            _FLAGS | re.MULTILINE,
+                        ),
+                        category,
+                    )
+                )
+            self._systems.append(sys_)
+        self._quick = re.compile(
+            r"rads|bosniak|\blr\s?-?\s?(?:\d|m\b|tiv|nc|tr)|\btr\s?-?\s?\d|categor|assessment|incomplete"
+            r"|\b[ce][0-4]\b",
+            _FLAGS,
+        )
+
+    # -- normalising ------------------------------------------------------------------
+    def _normalise(self, sys_: _System, label: str, variant: str | None) -> str | None:
+        form = sys_.entry["form"]
+        raw = re.sub(r"[\s\-]+", "", label.strip().lower())
+        prefix = {"LI-RADS": "lr", "TI-RADS": "tr"}.get(sys_.name)
+        if prefix and raw.startswith(prefix):
+            raw = raw[len(prefix) :]
+        if raw in _WORDS:
+            raw = _WORDS[raw]
+        if sys_.name == "C-RADS":  # the C or E is part of the category
+            category = raw.upper()
+        elif sys_.name == "LI-RADS" and raw.startswith("tr"):  # treatment response
+            state = {"nonviable": "Nonviable", "equivocal": "Equivocal", "viable": "Viable"}.get(
+                raw[2:]
+            )
+            category = f"LR-TR {state}" if state else None
+        else:
+            m = re.fullmatch(r"(?P<num>\d|[ivx]+)?(?P<letters>[a-z]*)", raw)
+            if not m:
+                return None
+            num, letters = m.group("num"), m.group("letters")
+            if num and not num.isdigit():
+                if num not in _ROMAN:
+                    # "iv" vs "i" + "v": a Roman numeral followed by a letter suffix
+                    return None
+                num = str(_ROMAN[num])
+            if form["numerals"] == "roman" and num:
+                num = _TO_ROMAN.get(int(num))
+            letters = letters.upper() if form["letter"] == "upper" else letters.lower()
+            category = form["prefix"] + (num or "") + letters
+        allowed = (
+            sys_.categories.get(variant) or set().union(*sys_.categories.values())
+            if sys_.categories
+            else set()
+        )
+        return category if category in allowed else None
+
+    def _variant(
+        self, sys_: _System, word: str | None, category_hint: str | None = None
+    ) -> str | None:
+        variants = sys_.entry.get("variants") or {}
+        if word:
+            return variants.get(word.lower())
+        return None
+
+    def _points_level(self, points: int) -> str | None:
+        for row in self._tirads:
+            top = row["points_max"] if row["points_max"] is not None else 99
+            if row["points_min"] <= points <= top:
+                return row["level"]
+        return None
+
+    # -- finding ----------------------------------------------------------------------
+    def find(self, text: str, start: int, end: int, exam: str = "") -> list[RadsHit]:
+        if not self._quick.search(text, start, end):
+            return []
+        hits: list[RadsHit] = []
+        taken: list[tuple[int, int]] = []
+
+        def free(a: int, b: int) -> bool:
+            return not any(a < y and x < b for x, y in taken)
+
+        def add(hit: RadsHit) -> None:
+            hits.append(hit)
+            taken.append((hit.start, hit.end))
+
+        for sys_ in self._systems:
+            for m in sys_.named.finditer(text, start, end):
+                if not free(m.start(), m.end()):
+                    continue
+                variant = self._variant(sys_, m.groupdict().get("variant"))
+                if m.groupdict().get("points"):
+                    points = int(m.group("points"))
+                    level = self._points_level(points)
+                    if level:
+                        add(
+                            RadsHit(
+                                sys_.name, level, m.start(), m.end(), points=points, via="points"
+                            )
+                        )
+                    continue
+                category = self._normalise(sys_, m.group("label"), variant)
+                if category is None:
+                    continue
+                mods = _modifiers(m.groupdict().get("mods"))
+                add(
+                    self._with_followers(
+                        sys_,
+                        text,
+                        end,
+                        RadsHit(sys_.name, category, m.start(), m.end(), variant, mods),
+                        hits,
+                        add,
+                    )
+                )
+            for m in sys_.label_first.finditer(text, start, end):
+                if free(m.start(), m.end()):
+                    category = self._normalise(sys_, m.group("label"), None)
+                    if category:
+                        add(RadsHit(sys_.name, category, m.start(), m.end(), via="label_first"))
+            for code in sys_.codes:
+                for m in code.finditer(text, start, end):
+                    if free(m.start(), m.end()) and self._code_allowed(sys_, text, m, exam):
+                        variant = self._variant(sys_, m.groupdict().get("variant"))
+                        category = self._normalise(sys_, m.group("label"), variant)
+                        if category:
+                            add(
+                                self._with_followers(
+                                    sys_,
+                                    text,
+                                    end,
+                                    RadsHit(
+                                        sys_.name,
+                                        category,
+                                        m.start(),
+                                        m.end(),
+                                        modifiers=_modifiers(m.groupdict().get("mods")),
+                                        via="code",
+                                    ),
+                                    hits,
+                                    add,
+                                )
+                            )
+        self._from_exam_context(text, start, end, exam, hits, free, add)
+        hits.sort(key=lambda h: h.start)
+        return [self._in_context(text, h) for h in _without_restatements(text, hits)]
+
+    def _code_allowed(self, sys_: _System, text: str, m: re.Match, exam: str) -> bool:
+        need = sys_.entry.get("codes_need")
+        if not need:
+            return True
+        a, b = _sentence_of(text, m.start(), m.end())
+        if sys_.name_only.search(text, a, b):
+            return True
+        return (
+            need == "name_or_exam" and sys_.context is not None and bool(sys_.context.search(exam))
+        )
+
+    def _with_followers(
+        self, sys_: _System, text: str, end: int, hit: RadsHit, hits, add
+    ) -> RadsHit:
+        """Hedges, changes ('from 4A to 3') and chained labels ('Primary 2a, Neck 1')."""
+        after = hit.end
+        hedge = sys_.hedge.match(text, after, end)
+        before = text[max(0, hit.start - 24) : hit.start]
+        if _CHANGE_BEFORE.search(before):
+            to = sys_.to.match(text, after, end)
+            if to:
+                category = self._normalise(sys_, to.group("label"), hit.variant)
+                if category:
+                    add(
+                        RadsHit(
+                            sys_.name,
+                            category,
+                            to.start("label"),
+                            to.end(),
+                            hit.variant,
+                            via=hit.via,
+                        )
+                    )
+                return _replace(hit, current=False, why_not_current="changed")
+        out_of = sys_.entry.get("out_of")
+        if (
+            hedge
+            and out_of
+            and hit.category == out_of
+            and re.fullmatch(rf"\s*/\s*{out_of}", text[after : hedge.end()])
+        ):
+            # "PI-RADS 5/5" is five out of five; "4/5" could be a range, so it stays hedged
+            return _replace(hit, end=hedge.end())
+        if hedge:
+            # both ends of a range are hedged; the second is consumed here
+            other = self._normalise(sys_, hedge.group("label"), hit.variant) or hit.category
+            add(
+                RadsHit(
+                    sys_.name,
+                    other,
+                    hedge.start("label"),
+                    hedge.end(),
+                    hit.variant,
+                    hedged=True,
+                    current=False,
+                    why_not_current="hedged range",
+                    via=hit.via,
+                )
+            )
+            return _replace(hit, hedged=True, current=False, why_not_current="hedged range")
+        if sys_.chain is not None:
+            pos = after
+            while True:
+                link = sys_.chain.match(text, pos, end)
+                if not link:
+                    break
+                variant = self._variant(sys_, link.groupdict().get("variant")) or None
+                category = self._normalise(sys_, link.group("label"), variant)
+                if category is None:
+                    break
+                add(
+                    RadsHit(
+                        sys_.name, category, link.start("label"), link.end(), variant, via=hit.via
+                    )
+                )
+                pos = link.end()
+        return hit
+
+    def _from_exam_context(self, text, start, end, exam, hits, free, add) -> None:
+        """A bare 'Category 3' or MQSA wording counts only when the exam says which system."""
+        if not exam:
+            return
+        named = {h.system for h in hits}
+        candidates = [s for s in self._systems if s.context is not None and s.context.search(exam)]
+        if len(candidates) != 1 or (named and named != {candidates[0].name}):
+            return
+        sys_ = candidates[0]
+        for m in sys_.bare.finditer(text, start, end):
+            if free(m.start(), m.end()):
+                category = self._normalise(sys_, m.group("label"), None)
+                if category:
+                    add(
+                        self._with_followers(
+                            sys_,
+                            text,
+                            end,
+                            RadsHit(sys_.name, category, m.start(), m.end(), via="context"),
+                            hits,
+                            add,
+                        )
+                    )
+        for pattern, category in sys_.wording:
+            for m in pattern.finditer(text, start, end):
+                if free(m.start("word"), m.end("word")):
+                    add(RadsHit(sys_.name, category, m.start("word"), m.end("word"), via="wording"))
+
+    def _in_context(self, text: str, hit: RadsHit) -> RadsHit:
+        lat = lesion = None
+        line_start = text.rfind("\n", 0, hit.start) + 1
+        window = text[max(line_start, hit.start - 90) : hit.start]
+        for m in _LATERALITY.finditer(window):
+            lat = m.group(1).lower()
+        for m in _LESION.finditer(window):
+            lesion = f"{m.group(1).lower()} {m.group(2)}"
+        hit = _replace(hit, laterality=lat, lesion=lesion)
+        if not hit.current or hit.via == "wording":  # an assessment statement is current by form
+            return hit
+        a, b = _sentence_of(text, hit.start, hit.end)
+        # the category's own descriptor ("BI-RADS 1: Negative") is part of it, not a negation
+        desc = _DESCRIPTOR.match(text, hit.end, b)
+        span_end = desc.end() if desc else hit.end
+        assertion = self._context.assert_spans(
+            text, a, b, [(hit.start, span_end)], ignore_inside=True
+        )[0]
+        if assertion.assertion in (ABSENT, HYPOTHETICAL, SOMEONE_ELSE) or assertion.historical:
+            reason = "historical" if assertion.historical else assertion.assertion
+            return _replace(hit, current=False, why_not_current=reason)
+        return hit
+
+
+_DESCRIPTOR = re.compile(r"\s*(?:[:\-–—]|\()[^.;\n]{0,80}")
+_RESTATED = re.compile(
+    r"[\s,;:()\-–]*(?:\d{1,2}\s*(?:points?|pts)[\s,;:()\-–]*)?(?:acr\s+)?(?:ti[-\s]?rads\s*)?",
+    _FLAGS,
+)
+
+
+def _without_restatements(text: str, hits: list[RadsHit]) -> list[RadsHit]:
+    """'TI-RADS 4 (TR4)' and '7 points, TR5' state one result, not two."""
+    out: list[RadsHit] = []
+    for hit in hits:
+        prev = out[-1] if out else None
+        if (
+            prev
+            and prev.system == hit.system
+            and prev.category == hit.category
+            and prev.current
+            and 0 <= hit.start - prev.end <= 24
+            and _RESTATED.fullmatch(text, prev.end, hit.start)
+        ):
+            out[-1] = _replace(prev, end=max(prev.end, hit.end))
+            continue
+        out.append(hit)
+    return out
+
+
+def _sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    for a, b in sentences(text, line_start, line_end):
+        if a <= start < b:
+            return a, max(b, end)
+    return line_start, line_end
+
+
+def _modifiers(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    return tuple(p.upper() for p in re.findall(r"p[1-4]|hrp|i[+\-±]?|s|g|e", raw, _FLAGS))
+
+
+def _replace(hit: RadsHit, **changes) -> RadsHit:
+    from dataclasses import replace
+
+    return replace(hit, **changes)

@@ -17,8 +17,6 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from . import __version__
 from .annotate.tokens import literal_key
@@ -71,7 +69,9 @@ class Mappings:
         return {e["id"]: e for kind in KINDS for e in getattr(self, kind)}
 
 
-def _registry(schema_dir: Path) -> Registry:
+def _registry(schema_dir: Path):
+    from referencing import Registry, Resource  # only when validating: the cache skips it
+
     resources = []
     for path in schema_dir.glob("*.schema.json"):
         schema = json.loads(path.read_text(encoding="utf-8"))
@@ -94,6 +94,8 @@ def _entry_name(entry: object, index: int) -> str:
 
 
 def load_kind(kind: str, root: Path = MAPPINGS_DIR) -> list[dict]:
+    from jsonschema import Draft202012Validator
+
     schema_dir = root / "schema"
     schema_path = schema_dir / f"{kind}.schema.json"
     schema = json.loads(schema_path.read_text(encoding="utf-8"))

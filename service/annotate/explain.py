@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .. import __version__
 from .assertions import (
@@ -51,11 +52,17 @@ _NOT_EXPLAINED_WITHOUT_IMPRESSION = {
 MAX_QUESTIONS, MIN_QUESTIONS = 4, 2
 
 
-_LUNG = re.compile(r"lung|pulmonar|\blobe\b|lingula|chest|thora|\bCT\b", re.IGNORECASE)
+# Fleischner applies to lung nodules seen on CT; these decide whether a nodule is one
+_LUNG = re.compile(r"lung|pulmonar|\blobe\b|lingula|chest|thora", re.IGNORECASE)
+_CT = re.compile(r"\bCT\b|computed tomograph|\bCTA\b|PET/CT", re.IGNORECASE)
 _NOT_LUNG = re.compile(
-    r"thyroid|breast|liver|hepatic|renal|kidney|adrenal|skin|subcutaneous|scalp|vocal",
+    r"thyroid|breast|liver|hepatic|renal|kidney|adrenal|skin|subcutaneous|scalp|vocal|"
+    r"ti-?rads|parotid|lymph node",
     re.IGNORECASE,
 )
+
+
+_DENSITY_HINT = re.compile(r"dense|fatty|fibroglandular|density", re.IGNORECASE)
 
 
 @dataclass
@@ -72,8 +79,15 @@ class _Run:
     rads_excluded: list = field(default_factory=list)
     follow_up: list = field(default_factory=list)
     defined: set = field(default_factory=set)
-    fleischner_gate: str | None = None
-    risk: str | None = None
+    followed_sentences: set = field(default_factory=set)
+
+    @cached_property
+    def fleischner_gate(self) -> str | None:
+        return fleischner_gate(self.text)  # read only when a sized nodule needs it
+
+    @cached_property
+    def risk(self) -> str | None:
+        return smoking_risk(self.text)
 
 
 @dataclass(frozen=True)
@@ -175,8 +189,6 @@ class Explainer:
             notes.append("template.summary.no_impression")
 
         run = _Run(text, lang, self._exam_text(text, sections))
-        run.fleischner_gate = fleischner_gate(text)
-        run.risk = smoking_risk(text)
         items = []
         for r_start, r_end, r_name in regions:
             hits = self.rads.find(text, r_start, r_end, run.exam)
@@ -432,10 +444,17 @@ class Explainer:
             or "nodul" not in (finding["mapping_id"] or "")
             or run.fleischner_gate
             or self._has_lung_rads(run)
+            or s_start in run.followed_sentences  # one recommendation per sentence
         ):
             return None
         sentence = run.text[s_start:s_end]
-        if not _LUNG.search(sentence) and not _LUNG.search(run.exam) or _NOT_LUNG.search(sentence):
+        lung = _LUNG.search(sentence) or _LUNG.search(run.exam)
+        if (
+            not lung
+            or not _CT.search(run.exam)
+            or _NOT_LUNG.search(sentence)
+            or _NOT_LUNG.search(run.exam)
+        ):
             return None
         sizes = [m for m in measurements(run.text, s_start, s_end)]
         if not sizes:
@@ -467,13 +486,14 @@ class Explainer:
             "mapping_ids": computed.mapping_ids,
         }
         run.follow_up.append(record)
+        run.followed_sentences.add(s_start)
         return {"sentences": sentences}
 
     def _has_lung_rads(self, run: _Run) -> bool:
         return any(r["system"] == "Lung-RADS" for r in run.rads)
 
     def _density(self, run: _Run) -> dict | None:
-        if not self.m.density:
+        if not self.m.density or not _DENSITY_HINT.search(run.text):
             return None
         tokens = tokenize(run.text)
         hits = self.density.find(tokens)

@@ -261,17 +261,25 @@ def fleischner_follow_up(
             options=[_option(row, risk or "any")],
         )
     templates = templates or {}
-    lay = [
-        _say(templates["template.followup.risk_unknown"], lang),
-        _say(templates["template.followup.if_low_risk"], lang) + " " + _say(low["lay"], lang),
-        _say(templates["template.followup.if_high_risk"], lang) + " " + _say(high["lay"], lang),
-    ]
+    if _say(low["lay"], lang) == _say(high["lay"], lang):  # same first step; later steps differ
+        lay = [
+            _say(low["lay"], lang),
+            _say(templates["template.followup.later_depends_on_risk"], lang),
+        ]
+        ids = [low["id"], high["id"], "template.followup.later_depends_on_risk"]
+    else:
+        lay = [
+            _say(templates["template.followup.risk_unknown"], lang),
+            _say(templates["template.followup.if_low_risk"], lang) + " " + _say(low["lay"], lang),
+            _say(templates["template.followup.if_high_risk"], lang) + " " + _say(high["lay"], lang),
+        ]
+        ids = ["template.followup.risk_unknown", low["id"], high["id"]]
     return FollowUp(
         basis,
         "depends_on_risk",
         None,
         lay,
-        ["template.followup.risk_unknown", low["id"], high["id"]],
+        ids,
         depends_on=depends + ["smoking history and other lung cancer risk factors"],
         options=[_option(low, "low"), _option(high, "high")],
         inputs=inputs,

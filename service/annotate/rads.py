@@ -223,7 +223,14 @@ class RadsRecognizer:
             hits.append(hit)
             taken.append((hit.start, hit.end))
 
-        for sys_ in self._systems:
+        # only systems whose name or code is written here are worth their full patterns
+        active = [
+            sys_
+            for sys_ in self._systems
+            if sys_.name_only.search(text, start, end)
+            or any(c.search(text, start, end) for c in sys_.codes)
+        ]
+        for sys_ in active:
             for m in sys_.named.finditer(text, start, end):
                 if not free(m.start(), m.end()):
                     continue

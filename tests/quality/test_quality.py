@@ -90,3 +90,14 @@ def test_rads_recognition_precision_and_recall(explain):
     scores = metrics.rads_scores(items, [explain(metrics.rads_document(i)) for i in items])
     assert scores["all"]["precision"] >= 0.99, scores
     assert scores["all"]["recall"] >= 0.98, scores
+
+
+def test_rads_recognition_generalises_to_the_held_out_set(explain):
+    """Written without seeing the parser or the development set; never used to tune it.
+    The floor guards against regressions; benchmarks/quality.py prints the figures."""
+    path = DATA / "rads" / "heldout.jsonl"
+    items = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len(items) >= 200
+    scores = metrics.rads_scores(items, [explain(metrics.rads_document(i)) for i in items])
+    assert scores["all"]["precision"] >= 0.95, scores["all"]
+    assert scores["all"]["recall"] >= 0.93, scores["all"]

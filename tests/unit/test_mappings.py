@@ -93,3 +93,42 @@ def test_glossary_finding_terms_read_in_both_frames(mappings):
     for entry in mappings.glossary:
         term = entry["lay_term"]["en"]
         assert not term.endswith((".", "!", "?")) and len(term.split()) <= 12, entry["id"]
+
+
+_PREFIXES = {
+    "non",
+    "un",
+    "partially",
+    "radio",
+    "peri",
+    "para",
+    "intra",
+    "extra",
+    "sub",
+    "supra",
+    "infra",
+    "retro",
+    "pre",
+    "post",
+}
+
+
+def test_descriptors_never_swallow_a_finding(mappings):
+    """'solid nodule' as a descriptor would hide the nodule from negation and follow-up."""
+    from service.annotate.tokens import literal_key
+
+    findings = {
+        literal_key(x)
+        for e in mappings.glossary
+        if e["kind"] in ("finding", "device")
+        for x in e["match"]
+    }
+    for entry in mappings.glossary:
+        if entry["kind"] not in ("descriptor", "location"):
+            continue
+        for literal in entry["match"]:
+            key = literal_key(literal)
+            tails = [key[i:] for i in range(1, len(key))]
+            if key[0] in _PREFIXES:
+                continue  # "non obstructing" is no obstruction; "peri prosthetic" is a place
+            assert not any(t in findings for t in tails), (entry["id"], literal)

@@ -114,51 +114,26 @@ def tirads_follow_up(
     level: str, size_cm: float | None, table: list[dict], lang: str = "en"
 ) -> FollowUp:
     row = next(r for r in table if r["level"] == level)
-    basis = "ACR TI-RADS 2017"
-    if row["fna_cm"] is None:
+    inputs = {"level": level, "size_cm": size_cm}
+    sized = row["fna_cm"] is not None  # TR1 and TR2 need nothing at any size
+    if sized and size_cm is None:
         return FollowUp(
-            basis,
-            "none",
-            None,
-            [_say(row["lay_none"], lang)],
-            [row["id"]],
-            inputs={"level": level, "size_cm": size_cm},
-        )
-    if size_cm is None:
-        return FollowUp(
-            basis,
+            "ACR TI-RADS 2017",
             "depends_on_size",
             None,
             [],
             [row["id"]],
             depends_on=["nodule size"],
-            inputs={"level": level},
+            inputs=inputs,
         )
-    if size_cm >= row["fna_cm"]:
-        return FollowUp(
-            basis,
-            "fna",
-            None,
-            [_say(row["lay_fna"], lang)],
-            [row["id"]],
-            inputs={"level": level, "size_cm": size_cm},
-        )
-    if size_cm >= row["follow_up_cm"]:
-        return FollowUp(
-            basis,
-            "ultrasound_follow_up",
-            row["schedule"],
-            [_say(row["lay_follow_up"], lang)],
-            [row["id"]],
-            inputs={"level": level, "size_cm": size_cm},
-        )
+    if sized and size_cm >= row["fna_cm"]:
+        action, interval, lay = "fna", None, "lay_fna"
+    elif sized and size_cm >= row["follow_up_cm"]:
+        action, interval, lay = "ultrasound_follow_up", row["schedule"], "lay_follow_up"
+    else:
+        action, interval, lay = "none", None, "lay_none"
     return FollowUp(
-        basis,
-        "none",
-        None,
-        [_say(row["lay_none"], lang)],
-        [row["id"]],
-        inputs={"level": level, "size_cm": size_cm},
+        "ACR TI-RADS 2017", action, interval, [_say(row[lay], lang)], [row["id"]], inputs=inputs
     )
 
 

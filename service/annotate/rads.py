@@ -14,9 +14,10 @@ turned into their level ("TI-RADS 5 points" is TR4).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .assertions import ABSENT, HYPOTHETICAL, SOMEONE_ELSE, ContextRules
+from .followup import tirads_level
 from .sentences import sentences
 
 _FLAGS = re.IGNORECASE
@@ -194,20 +195,9 @@ class RadsRecognizer:
         )
         return category if category in allowed else None
 
-    def _variant(
-        self, sys_: _System, word: str | None, category_hint: str | None = None
-    ) -> str | None:
-        variants = sys_.entry.get("variants") or {}
-        if word:
-            return variants.get(word.lower())
-        return None
-
-    def _points_level(self, points: int) -> str | None:
-        for row in self._tirads:
-            top = row["points_max"] if row["points_max"] is not None else 99
-            if row["points_min"] <= points <= top:
-                return row["level"]
-        return None
+    @staticmethod
+    def _variant(sys_: _System, word: str | None) -> str | None:
+        return (sys_.entry.get("variants") or {}).get(word.lower()) if word else None
 
     # -- finding ----------------------------------------------------------------------
     def find(self, text: str, start: int, end: int, exam: str = "") -> list[RadsHit]:
@@ -237,7 +227,7 @@ class RadsRecognizer:
                 variant = self._variant(sys_, m.groupdict().get("variant"))
                 if m.groupdict().get("points"):
                     points = int(m.group("points"))
-                    level = self._points_level(points)
+                    level = tirads_level(points, self._tirads)
                     if level:
                         add(
                             RadsHit(
@@ -464,6 +454,4 @@ def _modifiers(raw: str | None) -> tuple[str, ...]:
 
 
 def _replace(hit: RadsHit, **changes) -> RadsHit:
-    from dataclasses import replace
-
     return replace(hit, **changes)

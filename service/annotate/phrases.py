@@ -4,8 +4,7 @@ Phrase patterns are regular expressions from ``mappings/phrases.yaml``. One alte
 of hundreds of patterns is slow in Python's backtracking engine, so each pattern is
 gated by a literal it cannot match without (worked out from the parsed pattern): a
 sentence is searched only with the patterns whose literal it contains. Overlaps resolve
-as a single alternation would: leftmost match first, and at the same start the longest
-pattern wins.
+leftmost first, and at the same start the longest match wins.
 """
 
 from __future__ import annotations
@@ -95,7 +94,8 @@ class PhraseMatcher:
             for m in self._regex(index).finditer(text, start, end):
                 found.append((m.start(), index, m.end()))
         hits, reached = [], -1
-        for begin, index, stop in sorted(found):  # leftmost, then longest pattern
+        # leftmost, then the longest match: "post-procedure mammogram" is one phrase, not "post"
+        for begin, _, stop, index in sorted((b, -(e - b), e, i) for b, i, e in found):
             if begin >= reached:
                 hits.append(PhraseHit(begin, stop, self._patterns[index][1]))
                 reached = stop

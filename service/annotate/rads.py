@@ -152,10 +152,10 @@ class RadsRecognizer:
                     )
                 )
             self._systems.append(sys_)
+        # anything a system name or code could start with; without it (and without an
+        # exam that names a system) there is nothing to find
         self._quick = re.compile(
-            r"rads|bosniak|\blr\s?-?\s?(?:\d|m\b|tiv|nc|tr)|\btr\s?-?\s?\d|categor|assessment|incomplete"
-            r"|\b[ce][0-4]\b",
-            _FLAGS,
+            r"rads|bosniak|\blr\s?-?\s?(?:\d|m\b|tiv|nc|tr)|\btr\s?-?\s?\d", _FLAGS
         )
 
     # -- normalising ------------------------------------------------------------------
@@ -201,7 +201,8 @@ class RadsRecognizer:
 
     # -- finding ----------------------------------------------------------------------
     def find(self, text: str, start: int, end: int, exam: str = "") -> list[RadsHit]:
-        if not self._quick.search(text, start, end):
+        by_exam = self._exam_systems(exam)
+        if not by_exam and not self._quick.search(text, start, end):
             return []
         hits: list[RadsHit] = []
         taken: list[tuple[int, int]] = []
@@ -359,12 +360,16 @@ class RadsRecognizer:
                 pos = link.end()
         return hit
 
+    def _exam_systems(self, exam: str) -> list[_System]:
+        """Systems the exam title points to (a mammogram: BI-RADS)."""
+        return [s for s in self._systems if s.context is not None and s.context.search(exam)]
+
     def _from_exam_context(self, text, start, end, exam, hits, free, add) -> None:
         """A bare 'Category 3' or MQSA wording counts only when the exam says which system."""
         if not exam:
             return
         named = {h.system for h in hits}
-        candidates = [s for s in self._systems if s.context is not None and s.context.search(exam)]
+        candidates = self._exam_systems(exam)
         if len(candidates) != 1 or (named and named != {candidates[0].name}):
             return
         sys_ = candidates[0]

@@ -93,3 +93,23 @@ def test_fleischner_is_not_applied_to_screening_or_known_cancer(explain):
 def test_absent_nodule_gets_no_follow_up(explain):
     doc = explain("EXAM: CT CHEST\nIMPRESSION: No pulmonary nodule larger than 4 mm.")
     assert doc["follow_up"] == []
+
+
+def test_known_biopsy_proven_malignancy_and_post_procedure_wording(explain):
+    doc = explain("EXAM: MAMMO DIAGNOSTIC\nIMPRESSION: Assessment: Known Biopsy-Proven Malignancy.")
+    assert [(r["system"], r["category"]) for r in doc["rads"]] == [("BI-RADS", "6")]
+    doc = explain(
+        "EXAM: MAMMO\nIMPRESSION: Post-procedure mammogram for marker placement. "
+        "Clip in expected position."
+    )
+    assert doc["rads"] == []
+    assert "marker clip" in doc["items"][0]["lay"]
+
+
+def test_rads_lay_text_reads_at_grade_6(mappings):
+    import statistics
+
+    import textstat
+
+    grades = [textstat.flesch_kincaid_grade(e["lay"]["en"]) for e in mappings.rads]
+    assert statistics.median(grades) <= 6.0 and max(grades) <= 8.0, max(grades)

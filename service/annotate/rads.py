@@ -80,7 +80,8 @@ class _System:
     to: re.Pattern | None = None
     context: re.Pattern | None = None
     bare: re.Pattern | None = None
-    wording: list[tuple[re.Pattern, str]] = field(default_factory=list)
+    wording_re: re.Pattern | None = None
+    wording: list[str] = field(default_factory=list)  # category of each wording alternative
 
 
 class RadsRecognizer:
@@ -140,18 +141,27 @@ class RadsRecognizer:
                     rf"(?P<label>{label})(?!\w)",
                     _FLAGS,
                 )
-            for wording, category in (entry.get("wording") or {}).items():
-                sys_.wording.append(
-                    (
-                        re.compile(
-                            rf"(?:\b(?:(?:final|overall)\s+)?(?:assessment|impression)\s*[:\-]\s*"
-                            rf"(?:(?:category\s*)?\d[a-c]?\s*[:\-–]\s*)?|^\s*)(?P<word>{wording})\b",
-                            _FLAGS | re.MULTILINE,
-                        ),
-                        category,
-                    )
+            wordings = entry.get("wording") or {}
+            if wordings:
+                # one scan for every wording; which one matched is read off the group index
+                words = "|".join(f"({w})" for w in wordings)
+                sys_.wording_re = re.compile(
+                    rf"(?:\b(?:(?:final|overall)\s+)?(?:assessment|impression)\s*[:\-]\s*"
+                    rf"(?:(?:category\s*)?\d[a-c]?\s*[:\-–]\s*)?|^[ \t]*)(?P<word>{words})\b",
+                    _FLAGS | re.MULTILINE,
                 )
+                sys_.wording = list(wordings.values())
             self._systems.append(sys_)
+        # one pass tells which systems' names or codes appear (codes without their groups)
+        self._anchor = re.compile(
+            "|".join(
+                f"(?P<s{i}>"
+                + "|".join(sys_.entry["names"] + [_anchor_of(c.pattern) for c in sys_.codes])
+                + ")"
+                for i, sys_ in enumerate(self._systems)
+            ),
+            _FLAGS,
+        )
         # anything a system name or code could start with; without it (and without an
         # exam that names a system) there is nothing to find
         self._quick = re.compile(
@@ -215,12 +225,8 @@ class RadsRecognizer:
             taken.append((hit.start, hit.end))
 
         # only systems whose name or code is written here are worth their full patterns
-        active = [
-            sys_
-            for sys_ in self._systems
-            if sys_.name_only.search(text, start, end)
-            or any(c.search(text, start, end) for c in sys_.codes)
-        ]
+        named_here = {m.lastgroup for m in self._anchor.finditer(text, start, end)}
+        active = [sys_ for i, sys_ in enumerate(self._systems) if f"s{i}" in named_here]
         for sys_ in active:
             for m in sys_.named.finditer(text, start, end):
                 if not free(m.start(), m.end()):
@@ -278,7 +284,7 @@ class RadsRecognizer:
                                     add,
                                 )
                             )
-        self._from_exam_context(text, start, end, exam, hits, free, add)
+        self._from_exam_context(text, start, end, by_exam, hits, free, add)
         hits.sort(key=lambda h: h.start)
         return [self._in_context(text, h) for h in _without_restatements(text, hits)]
 
@@ -364,12 +370,9 @@ class RadsRecognizer:
         """Systems the exam title points to (a mammogram: BI-RADS)."""
         return [s for s in self._systems if s.context is not None and s.context.search(exam)]
 
-    def _from_exam_context(self, text, start, end, exam, hits, free, add) -> None:
+    def _from_exam_context(self, text, start, end, candidates, hits, free, add) -> None:
         """A bare 'Category 3' or MQSA wording counts only when the exam says which system."""
-        if not exam:
-            return
         named = {h.system for h in hits}
-        candidates = self._exam_systems(exam)
         if len(candidates) != 1 or (named and named != {candidates[0].name}):
             return
         sys_ = candidates[0]
@@ -387,10 +390,21 @@ class RadsRecognizer:
                             add,
                         )
                     )
-        for pattern, category in sys_.wording:
-            for m in pattern.finditer(text, start, end):
-                if free(m.start("word"), m.end("word")):
-                    add(RadsHit(sys_.name, category, m.start("word"), m.end("word"), via="wording"))
+        if sys_.wording_re is None:
+            return
+        for m in sys_.wording_re.finditer(text, start, end):
+            if free(m.start("word"), m.end("word")):
+                # groups: 1 is "word", then one per wording in order
+                which = next(i for i, g in enumerate(m.groups()[1:]) if g is not None)
+                add(
+                    RadsHit(
+                        sys_.name,
+                        sys_.wording[which],
+                        m.start("word"),
+                        m.end("word"),
+                        via="wording",
+                    )
+                )
 
     def _in_context(self, text: str, hit: RadsHit) -> RadsHit:
         lat = lesion = None
@@ -440,6 +454,11 @@ def _without_restatements(text: str, hits: list[RadsHit]) -> list[RadsHit]:
             continue
         out.append(hit)
     return out
+
+
+def _anchor_of(code: str) -> str:
+    """A code pattern loosened into a cheap anchor: no named groups, no lookbehinds."""
+    return re.sub(r"\(\?<[!=][^)]*\)", "", re.sub(r"\(\?P<\w+>", "(?:", code))
 
 
 def _sentence_of(text: str, start: int, end: int) -> tuple[int, int]:

@@ -102,6 +102,43 @@ def cmd_assertions(args) -> int:
     return 0
 
 
+def cmd_sync(args) -> int:
+    import time
+
+    from . import config
+    from .fhir.connection import connect
+    from .pipeline import Pipeline
+    from .store.db import Store
+
+    settings = config.load()
+    client = connect(settings, args.fhir_base)
+    pipeline = Pipeline(
+        client, _explainer(), Store(settings.database_url), page_size=settings.page_size
+    )
+    while True:
+        result = pipeline.sync()
+        print(
+            f"sync: {result.seen} reports seen, {result.written} written, "
+            f"{result.already} already done, {result.withdrawn} withdrawn, "
+            f"{result.skipped} skipped, {len(result.failed)} not explainable"
+        )
+        if args.once:
+            return 0
+        time.sleep(settings.sync_interval)
+
+
+def cmd_backfill(args) -> int:
+    from .backfill import backfill
+
+    result = backfill(Path(args.ndjson), Path(args.out), _explainer())
+    print(
+        f"backfill: {result.read} lines, {result.written} Communications written, "
+        f"{result.not_reports} not DiagnosticReports, {result.not_releasable} not final, "
+        f"{result.errors} errors (see {Path(args.out) / 'errors.ndjson'})"
+    )
+    return 0
+
+
 def cmd_check_mappings(args) -> int:
     from . import mappings
 
@@ -126,6 +163,20 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("assertions", help="JSON Lines {text,start,end} in; assertion per line out")
     a.add_argument("path", nargs="?", default="-")
     a.set_defaults(func=cmd_assertions)
+
+    y = sub.add_parser(
+        "sync", help="pull radiology reports from a FHIR server, explain, write back"
+    )
+    y.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")
+    y.add_argument("--once", action="store_true", help="one pass, then exit")
+    y.set_defaults(func=cmd_sync)
+
+    b = sub.add_parser(
+        "backfill", help="Bulk Data NDJSON DiagnosticReports in, NDJSON Communications out"
+    )
+    b.add_argument("--ndjson", required=True, help="folder of .ndjson files")
+    b.add_argument("--out", required=True, help="folder for Communication.ndjson and errors.ndjson")
+    b.set_defaults(func=cmd_backfill)
 
     c = sub.add_parser("check-mappings", help="validate every file in mappings/ against its schema")
     c.set_defaults(func=cmd_check_mappings)

@@ -1,0 +1,100 @@
+"""One settings object, read from the environment and validated once, at startup.
+
+Every setting is documented in the README with its default. Secrets can come from files
+(``*_FILE``) so they need not sit in the environment. Errors name the variable and say
+what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from .errors import ConfigError
+
+
+class _SettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    RADPLAIN_FHIR_BASE = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None)
+    DATABASE_URL = fields.String(load_default="sqlite:///radplain.sqlite3")
+    RADPLAIN_SMART_CLIENT_ID = fields.String(load_default=None)
+    RADPLAIN_SMART_KEY_FILE = fields.String(load_default=None)
+    RADPLAIN_SMART_KID = fields.String(load_default=None)
+    RADPLAIN_SMART_ALG = fields.String(
+        load_default="RS384", validate=validate.OneOf(["RS384", "ES384"])
+    )
+    RADPLAIN_SMART_SCOPES = fields.String(
+        load_default="system/DiagnosticReport.read system/Communication.read "
+        "system/Communication.write system/Provenance.write"
+    )
+    RADPLAIN_FHIR_TIMEOUT = fields.Float(load_default=30.0, validate=validate.Range(min=1, max=300))
+    RADPLAIN_FHIR_RETRIES = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
+    RADPLAIN_PAGE_SIZE = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+    RADPLAIN_SYNC_INTERVAL = fields.Float(load_default=60.0, validate=validate.Range(min=1))
+    RADPLAIN_NOTIFY_HEADER = fields.String(load_default="Authorization")
+    RADPLAIN_NOTIFY_SECRET = fields.String(load_default=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    fhir_base: str | None
+    database_url: str
+    smart_client_id: str | None
+    smart_key_file: str | None
+    smart_kid: str | None
+    smart_alg: str
+    smart_scopes: str
+    fhir_timeout: float
+    fhir_retries: int
+    page_size: int
+    sync_interval: float
+    notify_header: str
+    notify_secret: str | None
+
+    @property
+    def smart_enabled(self) -> bool:
+        return bool(self.smart_client_id)
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    for name in ("RADPLAIN_NOTIFY_SECRET",):  # secrets may come from a file
+        path = env.get(f"{name}_FILE")
+        if path:
+            try:
+                env[name] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{name}_FILE={path}: cannot read it ({exc.strerror})") from exc
+    try:
+        data = _SettingsSchema().load(
+            {k: v for k, v in env.items() if k in _SettingsSchema._declared_fields}
+        )
+    except ValidationError as exc:
+        name, problems = next(iter(exc.messages.items()))
+        raise ConfigError(f"{name}: {'; '.join(map(str, problems))}") from exc
+    settings = Settings(
+        fhir_base=data["RADPLAIN_FHIR_BASE"],
+        database_url=data["DATABASE_URL"],
+        smart_client_id=data["RADPLAIN_SMART_CLIENT_ID"],
+        smart_key_file=data["RADPLAIN_SMART_KEY_FILE"],
+        smart_kid=data["RADPLAIN_SMART_KID"],
+        smart_alg=data["RADPLAIN_SMART_ALG"],
+        smart_scopes=data["RADPLAIN_SMART_SCOPES"],
+        fhir_timeout=data["RADPLAIN_FHIR_TIMEOUT"],
+        fhir_retries=data["RADPLAIN_FHIR_RETRIES"],
+        page_size=data["RADPLAIN_PAGE_SIZE"],
+        sync_interval=data["RADPLAIN_SYNC_INTERVAL"],
+        notify_header=data["RADPLAIN_NOTIFY_HEADER"],
+        notify_secret=data["RADPLAIN_NOTIFY_SECRET"],
+    )
+    if settings.smart_enabled and not (settings.smart_key_file and settings.smart_kid):
+        raise ConfigError(
+            "RADPLAIN_SMART_CLIENT_ID is set, so RADPLAIN_SMART_KEY_FILE (the PEM private "
+            "key) and RADPLAIN_SMART_KID (its key id in your JWKS) are required too"
+        )
+    return settings

@@ -1,0 +1,1 @@
+"""Persistence: SQLite by default, PostgreSQL by DATABASE_URL (SQLAlchemy Core)."""

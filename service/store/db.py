@@ -1,0 +1,99 @@
+"""What the pipeline remembers between runs: the sync watermark and each processed version.
+
+SQLAlchemy Core, so the same statements run on SQLite (the embedded default) and on
+PostgreSQL. Schema migrations (Alembic) come with the HTTP service issue; until then the
+tables are created if missing.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("fhir_base", String(512), primary_key=True),
+    Column("watermark", String(64)),  # the highest meta.lastUpdated seen, as the server wrote it
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+processed = Table(
+    "processed_report",
+    metadata,
+    Column("report_id", String(128), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("audience", String(32), primary_key=True),
+    Column("status", String(32), nullable=False),  # the report status when processed
+    Column("outcome", String(32), nullable=False),  # written | skipped_not_final | withdrawn | ...
+    Column("communication_id", String(128)),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class Store:
+    def __init__(self, url: str):
+        self.engine: Engine = create_engine(url, future=True)
+        metadata.create_all(self.engine)
+
+    def watermark(self, base: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(sync_state.c.watermark).where(sync_state.c.fhir_base == base)
+            ).scalar()
+
+    def set_watermark(self, base: str, value: str) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sync_state.update()
+                .where(sync_state.c.fhir_base == base)
+                .values(watermark=value, updated_at=now)
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    sync_state.insert().values(fhir_base=base, watermark=value, updated_at=now)
+                )
+
+    def was_processed(self, report_id: str, version: str, audience: str = "patient") -> bool:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(processed.c.outcome).where(
+                    processed.c.report_id == report_id,
+                    processed.c.version == version,
+                    processed.c.audience == audience,
+                )
+            ).first()
+        return row is not None
+
+    def record(
+        self,
+        report_id: str,
+        version: str,
+        status: str,
+        outcome: str,
+        communication_id: str | None = None,
+        audience: str = "patient",
+    ) -> None:
+        values = {
+            "report_id": report_id,
+            "version": version,
+            "audience": audience,
+            "status": status,
+            "outcome": outcome,
+            "communication_id": communication_id,
+            "processed_at": datetime.now(UTC),
+        }
+        # another worker recorded it first: same outcome, keep theirs
+        with suppress(IntegrityError), self.engine.begin() as conn:
+            conn.execute(processed.insert().values(**values))
+
+    def outcomes(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(processed))]

@@ -82,8 +82,10 @@ def main() -> None:
         print(f"  historical flag accuracy: {hist / len(items):.3f}")
     print("goals: F1(absent) >= 0.96, F1(possible) >= 0.90")
 
-    for name, title in (("rads_sentences.jsonl", "development set"),
-                        ("heldout.jsonl", "held-out set, never used for tuning")):
+    for name, title in (
+        ("rads_sentences.jsonl", "development set"),
+        ("heldout.jsonl", "held-out set, never used for tuning"),
+    ):
         path = ROOT / "tests/data/rads" / name
         items = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         rads_docs = [explainer.explain(from_plain(rads_document(i))) for i in items]

@@ -36,6 +36,7 @@ class _SettingsSchema(Schema):
     RADPLAIN_FHIR_RETRIES = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
     RADPLAIN_PAGE_SIZE = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     RADPLAIN_SYNC_INTERVAL = fields.Float(load_default=60.0, validate=validate.Range(min=1))
+    RADPLAIN_SYNC_WORKERS = fields.Integer(load_default=4, validate=validate.Range(min=1, max=32))
     RADPLAIN_NOTIFY_HEADER = fields.String(load_default="Authorization")
     RADPLAIN_NOTIFY_SECRET = fields.String(load_default=None)
 
@@ -53,6 +54,7 @@ class Settings:
     fhir_retries: int
     page_size: int
     sync_interval: float
+    sync_workers: int
     notify_header: str
     notify_secret: str | None
 
@@ -89,6 +91,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         fhir_retries=data["RADPLAIN_FHIR_RETRIES"],
         page_size=data["RADPLAIN_PAGE_SIZE"],
         sync_interval=data["RADPLAIN_SYNC_INTERVAL"],
+        sync_workers=data["RADPLAIN_SYNC_WORKERS"],
         notify_header=data["RADPLAIN_NOTIFY_HEADER"],
         notify_secret=data["RADPLAIN_NOTIFY_SECRET"],
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -59,12 +60,14 @@ class Pipeline:
         store: Store,
         *,
         page_size: int = 50,
+        workers: int = 4,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.client = client
         self.explainer = explainer
         self.store = store
         self.page_size = page_size
+        self.workers = workers  # reports in flight at once: explaining one overlaps writing another
         self.clock = clock
 
     # 1. pull ---------------------------------------------------------------------------
@@ -81,30 +84,37 @@ class Pipeline:
             # "ge", not "gt": two reports can share a timestamp; processed versions are skipped
             params["_lastUpdated"] = f"ge{watermark}"
         newest = watermark
-        for report in self.client.search("DiagnosticReport", params):
-            result.seen += 1
-            try:
-                outcome = self.process(report)
-            except BadInput as exc:  # a report we cannot read is recorded, never retried forever
-                log.warning(
-                    "report not explainable",
-                    extra={"report_id": report.get("id"), "error": str(exc)},
-                )
-                self.store.record(
-                    report["id"],
-                    writeback.version_of(report),
-                    report.get("status", ""),
-                    "not_explainable",
-                )
-                result.failed.append(report["id"])
-                outcome = "not_explainable"
-            _count(result, outcome)
-            updated = (report.get("meta") or {}).get("lastUpdated")
-            if updated and (newest is None or updated > newest):
-                newest = updated
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for batch in _batches(self.client.search("DiagnosticReport", params), self.page_size):
+                for report, outcome in zip(
+                    batch, pool.map(self._process_safely, batch), strict=True
+                ):
+                    result.seen += 1
+                    _count(result, outcome)
+                    if outcome == "not_explainable":
+                        result.failed.append(report["id"])
+                    updated = (report.get("meta") or {}).get("lastUpdated")
+                    if updated and (newest is None or updated > newest):
+                        newest = updated
+        # only after every report up to it is done, so a crash re-reads, never skips
         if newest and newest != watermark:
             self.store.set_watermark(base, newest)
         return result
+
+    def _process_safely(self, report: dict) -> str:
+        try:
+            return self.process(report)
+        except BadInput as exc:  # a report we cannot read is recorded, never retried forever
+            log.warning(
+                "report not explainable", extra={"report_id": report.get("id"), "error": str(exc)}
+            )
+            self.store.record(
+                report["id"],
+                writeback.version_of(report),
+                report.get("status", ""),
+                "not_explainable",
+            )
+            return "not_explainable"
 
     # 2. decide what this version needs ---------------------------------------------------
     def process(self, report: dict) -> str:
@@ -170,6 +180,17 @@ class Pipeline:
                 )
             withdrawn += 1
         return withdrawn
+
+
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _count(result: SyncResult, outcome: str) -> None:

@@ -14,7 +14,6 @@ import json
 import uuid
 from datetime import datetime
 
-from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.provenance import Provenance
 
@@ -88,7 +87,8 @@ def communication(
     security = (report.get("meta") or {}).get("security")
     if security:  # the explanation is as sensitive as the report it explains
         resource["meta"] = {"security": security}
-    return Communication.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    Communication.model_validate(resource)  # R4 structure checked before it leaves
+    return resource
 
 
 def provenance(
@@ -126,7 +126,8 @@ def provenance(
             }
         ],
     }
-    return Provenance.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    Provenance.model_validate(resource)
+    return resource
 
 
 def transaction(comm: dict, prov_for: callable) -> dict:
@@ -158,8 +159,7 @@ def transaction(comm: dict, prov_for: callable) -> dict:
             },
         ],
     }
-    Bundle.model_validate(bundle)
-    return bundle
+    return bundle  # its two resources were validated as they were built
 
 
 def withdrawn(comm: dict) -> dict:

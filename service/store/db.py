@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -37,9 +37,21 @@ processed = Table(
 )
 
 
+def _sqlite_pragmas(connection, _record) -> None:
+    # WAL lets a reader and a writer work at once, and NORMAL sync is still crash-safe in
+    # WAL mode; the default (a full fsync per commit) costs more than the FHIR call itself
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 class Store:
     def __init__(self, url: str):
         self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
     def watermark(self, base: str) -> str | None:

@@ -203,7 +203,7 @@ def test_429_and_503_are_retried(fresh_fhir, seeded, explainer, tmp_path):
     fresh_fhir.faults(statuses=[429, 503, 503, 429], retry_after=0)
     result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
     assert result.written == 33
-    assert fresh_fhir.stats()["faults_served"] == 4
+    assert fresh_fhir.stats()["faults"] == {"served": 4, "pending": 0}
 
 
 def test_expired_token_is_refreshed(fresh_fhir, seeded, explainer, tmp_path):

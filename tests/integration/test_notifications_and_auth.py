@@ -1,0 +1,129 @@
+"""Subscription notifications end to end, ES384 auth, and read by version, on the test server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from service.fhir.client import FhirClient, RetryPolicy
+from service.fhir.smart_auth import ClientKey, SmartBackendAuth
+from service.pipeline import Pipeline, notified
+from service.store.db import Store
+
+SECRET = "Bearer notify-s3cret"
+
+
+def _report(status="final", text="IMPRESSION: Small left pleural effusion. No pneumothorax."):
+    return {
+        "resourceType": "DiagnosticReport",
+        "status": status,
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "LP29684-5"}]}],
+        "code": {"text": "XR CHEST"},
+        "subject": {"reference": "Patient/p1"},
+        "presentedForm": [
+            {"contentType": "text/plain", "data": base64.b64encode(text.encode()).decode()}
+        ],
+    }
+
+
+def _communications(server):
+    return list(FhirClient(server.base).search("Communication", {"_count": "100"}))
+
+
+def test_rest_hook_notification_is_processed_by_reading_the_report_back(
+    fresh_fhir, explainer, tmp_path
+):
+    pipeline = Pipeline(
+        FhirClient(fresh_fhir.base), explainer, Store(f"sqlite:///{tmp_path}/n.sqlite3")
+    )
+    outcomes: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            outcomes.append(notified(pipeline, dict(self.headers), body, "Authorization", SECRET))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        subscription = {
+            "resourceType": "Subscription",
+            "status": "requested",
+            "reason": "radplain",
+            "criteria": "DiagnosticReport?status=final",
+            "channel": {
+                "type": "rest-hook",
+                "endpoint": f"http://127.0.0.1:{hook.server_port}/notify",
+                "payload": "application/fhir+json",
+                "header": [f"Authorization: {SECRET}"],
+            },
+        }
+        requests.post(
+            f"{fresh_fhir.base}/Subscription", json=subscription, timeout=10
+        ).raise_for_status()
+        requests.post(
+            f"{fresh_fhir.base}/DiagnosticReport", json=_report(), timeout=10
+        ).raise_for_status()
+        deadline = time.monotonic() + 10
+        while not outcomes and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        hook.shutdown()
+    assert outcomes and list(outcomes[0].values()) == ["written"]
+    [comm] = _communications(fresh_fhir)
+    text = comm["payload"][0]["contentString"]
+    assert "no sign of" in text.lower()
+
+
+def test_notification_with_the_wrong_secret_is_refused(fresh_fhir, explainer, tmp_path):
+    import pytest
+
+    from service.fhir.notifications import Unauthorized
+
+    pipeline = Pipeline(
+        FhirClient(fresh_fhir.base), explainer, Store(f"sqlite:///{tmp_path}/n.sqlite3")
+    )
+    body = json.dumps({"resourceType": "DiagnosticReport", "id": "x"}).encode()
+    with pytest.raises(Unauthorized):
+        notified(pipeline, {"Authorization": "Bearer guess"}, body, "Authorization", SECRET)
+    assert _communications(fresh_fhir) == []
+
+
+def test_es384_client_assertion_and_read_by_version(fresh_fhir, explainer, tmp_path):
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = {**json.loads(ECAlgorithm.to_jwk(key.public_key())), "kid": "ec1", "alg": "ES384"}
+    fresh_fhir.register_client("radplain-ec", {"keys": [jwk]})
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    auth = SmartBackendAuth(
+        fresh_fhir.base,
+        ClientKey.from_pem("radplain-ec", pem, "ec1", "ES384"),
+        "system/DiagnosticReport.read",
+    )
+    client = FhirClient(
+        fresh_fhir.base,
+        auth=auth,
+        on_unauthorized=auth.invalidate,
+        retry=RetryPolicy(attempts=3, backoff=0.01),
+    )
+    created, was_new = client.create(_report())
+    assert was_new
+    updated = client.update({**created, "status": "amended"}, version=created["meta"]["versionId"])
+    first = client.read("DiagnosticReport", created["id"], version=created["meta"]["versionId"])
+    assert first["status"] == "final" and updated["status"] == "amended"
+    result = Pipeline(client, explainer, Store(f"sqlite:///{tmp_path}/e.sqlite3")).sync()
+    assert result.written == 1

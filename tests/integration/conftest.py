@@ -37,8 +37,9 @@ class FhirTestServer:
         return f"{self.base}/{path.lstrip('/')}" if path else self.base
 
     def _admin(self, method: str, name: str, payload: dict | None = None) -> dict:
-        response = requests.request(method, f"{self.origin}/__admin/{name}", json=payload,
-                                    timeout=ADMIN_TIMEOUT)
+        response = requests.request(
+            method, f"{self.origin}/__admin/{name}", json=payload, timeout=ADMIN_TIMEOUT
+        )
         if response.status_code != 200:
             raise AssertionError(f"admin {name} failed ({response.status_code}): {response.text}")
         return response.json()
@@ -72,8 +73,13 @@ def _install_dependencies() -> None:
     lock = SERVER_DIR / "package-lock.json"
     if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
         return
-    result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=SERVER_DIR,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        cwd=SERVER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         pytest.fail(f"npm ci failed in {SERVER_DIR}:\n{result.stdout}\n{result.stderr}")
     marker.touch()  # newer than the lock from now on, whatever dates the checkout left
@@ -93,8 +99,9 @@ def _wait_for_port(proc: subprocess.Popen, lines: queue.Queue, stderr_log) -> in
     proc.kill()
     proc.wait()
     stderr_log.seek(0)
-    raise RuntimeError(f"FHIR test server did not start (exit code {proc.returncode}):\n"
-                       f"{stderr_log.read()}")
+    raise RuntimeError(
+        f"FHIR test server did not start (exit code {proc.returncode}):\n{stderr_log.read()}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -105,13 +112,21 @@ def fhir_server():
 
     env = {**os.environ, "PORT": "0", "EXIT_ON_STDIN_CLOSE": "1"}
     with tempfile.TemporaryFile(mode="w+") as stderr_log:
-        proc = subprocess.Popen(["node", "server.js"], cwd=SERVER_DIR, env=env, text=True,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_log)
+        proc = subprocess.Popen(
+            ["node", "server.js"],
+            cwd=SERVER_DIR,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr_log,
+        )
         # stdout is read by a thread for as long as the server runs, so a chatty server can
         # never block on a full pipe
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: [lines.put(line) for line in proc.stdout], daemon=True
+        ).start()
         try:
             port = _wait_for_port(proc, lines, stderr_log)
             origin = f"http://127.0.0.1:{port}"

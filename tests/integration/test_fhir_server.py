@@ -35,8 +35,10 @@ TIMEOUT = 10
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def report(n: int = 1, *, status: str = "final", category: str = RADIOLOGY,
-           subject: str = "Patient/p1") -> dict:
+
+def report(
+    n: int = 1, *, status: str = "final", category: str = RADIOLOGY, subject: str = "Patient/p1"
+) -> dict:
     return {
         "resourceType": "DiagnosticReport",
         "identifier": [{"system": ACCESSION, "value": f"acc-{n}"}],
@@ -49,19 +51,27 @@ def report(n: int = 1, *, status: str = "final", category: str = RADIOLOGY,
 
 
 def post(server, resource: dict, headers: dict | None = None) -> requests.Response:
-    return requests.post(server.url(resource["resourceType"]), data=json.dumps(resource),
-                         headers={**HEADERS, **(headers or {})}, timeout=TIMEOUT)
+    return requests.post(
+        server.url(resource["resourceType"]),
+        data=json.dumps(resource),
+        headers={**HEADERS, **(headers or {})},
+        timeout=TIMEOUT,
+    )
 
 
 def put(server, resource: dict, headers: dict | None = None) -> requests.Response:
-    return requests.put(server.url(f"{resource['resourceType']}/{resource['id']}"),
-                        data=json.dumps(resource), headers={**HEADERS, **(headers or {})},
-                        timeout=TIMEOUT)
+    return requests.put(
+        server.url(f"{resource['resourceType']}/{resource['id']}"),
+        data=json.dumps(resource),
+        headers={**HEADERS, **(headers or {})},
+        timeout=TIMEOUT,
+    )
 
 
 def get(server, path: str, headers: dict | None = None, **params) -> requests.Response:
-    return requests.get(server.url(path), params=params, headers={**HEADERS, **(headers or {})},
-                        timeout=TIMEOUT)
+    return requests.get(
+        server.url(path), params=params, headers={**HEADERS, **(headers or {})}, timeout=TIMEOUT
+    )
 
 
 def transaction(server, entries: list[dict]) -> requests.Response:
@@ -96,6 +106,7 @@ def issue_text(outcome: dict) -> str:
 
 
 # -- create, read, vread, update ----------------------------------------------------------------
+
 
 def test_create_read_vread_with_etag_location_and_last_modified(fresh_fhir):
     response = post(fresh_fhir, {**report(1), "id": "client-chosen"})
@@ -146,12 +157,16 @@ def test_update_with_stale_if_match_is_412_and_changes_nothing(fresh_fhir):
     assert (current["meta"]["versionId"], current["status"]) == ("2", "amended")
 
 
-@pytest.mark.parametrize(("resource", "where"), [
-    ({"resourceType": "DiagnosticReport", "code": {"text": "CT"}}, "DiagnosticReport.status"),
-    ({**report(), "status": "bogus"}, "DiagnosticReport.status"),  # required binding
-    ({**report(), "colour": "blue"}, "DiagnosticReport.colour"),  # unknown element
-    ({**report(), "code": "CT"}, "DiagnosticReport.code"),  # wrong type
-], ids=["missing status", "status not in value set", "unknown element", "wrong type"])
+@pytest.mark.parametrize(
+    ("resource", "where"),
+    [
+        ({"resourceType": "DiagnosticReport", "code": {"text": "CT"}}, "DiagnosticReport.status"),
+        ({**report(), "status": "bogus"}, "DiagnosticReport.status"),  # required binding
+        ({**report(), "colour": "blue"}, "DiagnosticReport.colour"),  # unknown element
+        ({**report(), "code": "CT"}, "DiagnosticReport.code"),  # wrong type
+    ],
+    ids=["missing status", "status not in value set", "unknown element", "wrong type"],
+)
 def test_invalid_resources_are_refused_with_400(fresh_fhir, resource, where):
     response = post(fresh_fhir, resource)
     assert response.status_code == 400
@@ -163,18 +178,25 @@ def test_invalid_resources_are_refused_with_400(fresh_fhir, resource, where):
 
 
 def test_malformed_requests_are_refused(fresh_fhir):
-    bad_json = requests.post(fresh_fhir.url("DiagnosticReport"), data="{not json",
-                             headers=HEADERS, timeout=TIMEOUT)
+    bad_json = requests.post(
+        fresh_fhir.url("DiagnosticReport"), data="{not json", headers=HEADERS, timeout=TIMEOUT
+    )
     assert bad_json.status_code == 400
-    wrong_type = requests.post(fresh_fhir.url("Observation"), data=json.dumps(report()),
-                               headers=HEADERS, timeout=TIMEOUT)
+    wrong_type = requests.post(
+        fresh_fhir.url("Observation"), data=json.dumps(report()), headers=HEADERS, timeout=TIMEOUT
+    )
     assert wrong_type.status_code == 400
-    not_json = requests.post(fresh_fhir.url("DiagnosticReport"), data="status=final",
-                             headers={"Content-Type": "text/plain"}, timeout=TIMEOUT)
+    not_json = requests.post(
+        fresh_fhir.url("DiagnosticReport"),
+        data="status=final",
+        headers={"Content-Type": "text/plain"},
+        timeout=TIMEOUT,
+    )
     assert not_json.status_code == 415
 
 
 # -- search ------------------------------------------------------------------------------------
+
 
 def test_paging_with_count_7_over_20_resources_follows_next_links(fresh_fhir):
     expected = [created(fresh_fhir, report(n))["id"] for n in range(20)]
@@ -214,15 +236,23 @@ def test_search_parameters(fresh_fhir):
     assert found(_lastUpdated=f"gt{a['meta']['lastUpdated']}") == {b["id"], c["id"]}
     assert found(_lastUpdated=f"ge{a['meta']['lastUpdated']}") == {a["id"], b["id"], c["id"]}
     assert ids(search(fresh_fhir, "DiagnosticReport", _sort="-_lastUpdated")) == [
-        c["id"], b["id"], a["id"]]
+        c["id"],
+        b["id"],
+        a["id"],
+    ]
     assert search(fresh_fhir, "DiagnosticReport", _summary="count")["total"] == 3
 
     # `about` (added for Communication), with and without the version of the reference
-    comm = created(fresh_fhir, {
-        "resourceType": "Communication", "status": "completed",
-        "about": [{"reference": f"DiagnosticReport/{a['id']}/_history/1"}],
-        "payload": [{"contentString": "plain-language explanation"}],
-    })
+    comm = created(
+        fresh_fhir,
+        {
+            "resourceType": "Communication",
+            "status": "completed",
+            "about": [{"reference": f"DiagnosticReport/{a['id']}/_history/1"}],
+            "payload": [{"contentString": "plain-language explanation"}],
+        },
+    )
+
     def about(reference: str) -> list[str]:
         return ids(search(fresh_fhir, "Communication", about=reference))
 
@@ -240,6 +270,7 @@ def test_unknown_search_parameters_are_refused_not_ignored(fresh_fhir):
 
 
 # -- conditional create ----------------------------------------------------------------------------
+
 
 def test_conditional_create_under_8_concurrent_requests_makes_exactly_one(fresh_fhir):
     condition = {"If-None-Exist": f"identifier={ACCESSION}|acc-42"}
@@ -270,23 +301,40 @@ def test_conditional_create_with_unknown_parameter_is_refused(fresh_fhir):
 
 # -- transactions ------------------------------------------------------------------------------
 
+
 def communication_entries(key: str) -> list[dict]:
     """A Communication and the Provenance pointing at it, each created only if absent."""
     comm_url, prov_url = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
     return [
-        {"fullUrl": comm_url,
-         "resource": {"resourceType": "Communication", "status": "completed",
-                      "identifier": [{"system": "urn:test:communication", "value": key}],
-                      "payload": [{"contentString": "explanation"}]},
-         "request": {"method": "POST", "url": "Communication",
-                     "ifNoneExist": f"identifier=urn:test:communication|{key}"}},
-        {"fullUrl": prov_url,
-         "resource": {"resourceType": "Provenance", "target": [{"reference": comm_url}],
-                      "recorded": "2025-01-01T00:00:00Z",
-                      "meta": {"tag": [{"system": "urn:test:provenance", "code": key}]},
-                      "agent": [{"who": {"display": "radplain"}}]},
-         "request": {"method": "POST", "url": "Provenance",
-                     "ifNoneExist": f"_tag=urn:test:provenance|{key}"}},
+        {
+            "fullUrl": comm_url,
+            "resource": {
+                "resourceType": "Communication",
+                "status": "completed",
+                "identifier": [{"system": "urn:test:communication", "value": key}],
+                "payload": [{"contentString": "explanation"}],
+            },
+            "request": {
+                "method": "POST",
+                "url": "Communication",
+                "ifNoneExist": f"identifier=urn:test:communication|{key}",
+            },
+        },
+        {
+            "fullUrl": prov_url,
+            "resource": {
+                "resourceType": "Provenance",
+                "target": [{"reference": comm_url}],
+                "recorded": "2025-01-01T00:00:00Z",
+                "meta": {"tag": [{"system": "urn:test:provenance", "code": key}]},
+                "agent": [{"who": {"display": "radplain"}}],
+            },
+            "request": {
+                "method": "POST",
+                "url": "Provenance",
+                "ifNoneExist": f"_tag=urn:test:provenance|{key}",
+            },
+        },
     ]
 
 
@@ -316,15 +364,25 @@ def test_transaction_with_one_invalid_entry_writes_nothing(fresh_fhir):
     first = created(fresh_fhir, report(1))
     second = created(fresh_fhir, report(2))
 
-    response = transaction(fresh_fhir, [
-        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": report(3),
-         "request": {"method": "POST", "url": "DiagnosticReport"}},
-        {"resource": {**first, "status": "amended"},
-         "request": {"method": "PUT", "url": f"DiagnosticReport/{first['id']}"}},
-        # updates run after creates, so by now two writes have happened
-        {"resource": {**second, "status": "bogus"},
-         "request": {"method": "PUT", "url": f"DiagnosticReport/{second['id']}"}},
-    ])
+    response = transaction(
+        fresh_fhir,
+        [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": report(3),
+                "request": {"method": "POST", "url": "DiagnosticReport"},
+            },
+            {
+                "resource": {**first, "status": "amended"},
+                "request": {"method": "PUT", "url": f"DiagnosticReport/{first['id']}"},
+            },
+            # updates run after creates, so by now two writes have happened
+            {
+                "resource": {**second, "status": "bogus"},
+                "request": {"method": "PUT", "url": f"DiagnosticReport/{second['id']}"},
+            },
+        ],
+    )
     assert response.status_code == 400
     assert "bogus" in issue_text(response.json())
 
@@ -340,6 +398,7 @@ def test_transaction_with_one_invalid_entry_writes_nothing(fresh_fhir):
 
 # -- subscriptions -------------------------------------------------------------------------------
 
+
 class HookReceiver:
     """A tiny HTTP endpoint on 127.0.0.1 that records what it is sent."""
 
@@ -352,7 +411,8 @@ class HookReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.received.put(
-                    SimpleNamespace(path=self.path, headers=self.headers, body=body))
+                    SimpleNamespace(path=self.path, headers=self.headers, body=body)
+                )
                 self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -361,8 +421,9 @@ class HookReceiver:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
 
     def next(self, timeout: float = 5.0):
@@ -386,16 +447,24 @@ def hook():
 
 def subscription(criteria: str, endpoint: str, **channel) -> dict:
     return {
-        "resourceType": "Subscription", "status": "requested", "reason": "radplain test",
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "radplain test",
         "criteria": criteria,
         "channel": {"type": "rest-hook", "endpoint": endpoint, **channel},
     }
 
 
 def test_rest_hook_subscription_posts_the_full_resource_with_headers(fresh_fhir, hook):
-    sub = created(fresh_fhir, subscription(
-        f"DiagnosticReport?category={LOINC}|{RADIOLOGY}", hook.url + "/full",
-        payload="application/fhir+json", header=["Authorization: Bearer secret"]))
+    sub = created(
+        fresh_fhir,
+        subscription(
+            f"DiagnosticReport?category={LOINC}|{RADIOLOGY}",
+            hook.url + "/full",
+            payload="application/fhir+json",
+            header=["Authorization: Bearer secret"],
+        ),
+    )
     assert sub["status"] == "active"
 
     created(fresh_fhir, report(1, category=PATHOLOGY))  # does not match
@@ -415,12 +484,21 @@ def test_rest_hook_subscription_without_payload_posts_nothing_and_skips_rollback
     hook.assert_quiet()
 
     # a transaction that would have matched, but failed: nothing was written, nothing is sent
-    failed = transaction(fresh_fhir, [
-        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": report(2),
-         "request": {"method": "POST", "url": "DiagnosticReport"}},
-        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": {**report(3), "status": "bogus"},
-         "request": {"method": "POST", "url": "DiagnosticReport"}},
-    ])
+    failed = transaction(
+        fresh_fhir,
+        [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": report(2),
+                "request": {"method": "POST", "url": "DiagnosticReport"},
+            },
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": {**report(3), "status": "bogus"},
+                "request": {"method": "POST", "url": "DiagnosticReport"},
+            },
+        ],
+    )
     assert failed.status_code == 400
     hook.assert_quiet()
 
@@ -433,8 +511,10 @@ def test_rest_hook_subscription_without_payload_posts_nothing_and_skips_rollback
 
 def test_failed_rest_hook_delivery_is_retried_once(fresh_fhir, hook):
     hook.answers = [500]
-    created(fresh_fhir, subscription("DiagnosticReport?status=final", hook.url,
-                                     payload="application/fhir+json"))
+    created(
+        fresh_fhir,
+        subscription("DiagnosticReport?status=final", hook.url, payload="application/fhir+json"),
+    )
     resource = created(fresh_fhir, report(1))
 
     first, second = hook.next(), hook.next()
@@ -447,6 +527,7 @@ def test_failed_rest_hook_delivery_is_retried_once(fresh_fhir, hook):
 
 
 # -- fault injection -----------------------------------------------------------------------------
+
 
 def test_injected_429_and_503_with_retry_after_then_normal_service(fresh_fhir):
     fresh_fhir.faults(statuses=[429, 503], retry_after=1, match="/DiagnosticReport")
@@ -502,28 +583,49 @@ def keys():
 
 def public_jwk(private_key, kid: str, alg: str) -> dict:
     algorithm = jwt.algorithms.RSAAlgorithm if alg == "RS384" else jwt.algorithms.ECAlgorithm
-    return {**algorithm.to_jwk(private_key.public_key(), as_dict=True), "kid": kid, "alg": alg,
-            "use": "sig"}
+    return {
+        **algorithm.to_jwk(private_key.public_key(), as_dict=True),
+        "kid": kid,
+        "alg": alg,
+        "use": "sig",
+    }
 
 
-def client_assertion(key, aud: str, *, alg: str = "RS384", kid: str = "rsa-1",
-                     exp_in: int = 240, **claims) -> str:
+def client_assertion(
+    key, aud: str, *, alg: str = "RS384", kid: str = "rsa-1", exp_in: int = 240, **claims
+) -> str:
     now = int(time.time())
-    payload = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": aud, "iat": now, "exp": now + exp_in,
-               "jti": uuid.uuid4().hex, **claims}
+    payload = {
+        "iss": CLIENT_ID,
+        "sub": CLIENT_ID,
+        "aud": aud,
+        "iat": now,
+        "exp": now + exp_in,
+        "jti": uuid.uuid4().hex,
+        **claims,
+    }
     return jwt.encode(payload, key, algorithm=alg, headers={"kid": kid})
 
 
 @pytest.fixture
 def smart(fresh_fhir, keys):
-    fresh_fhir.register_client(CLIENT_ID, {"keys": [public_jwk(keys.rsa, "rsa-1", "RS384"),
-                                                    public_jwk(keys.ec, "ec-1", "ES384")]})
+    fresh_fhir.register_client(
+        CLIENT_ID,
+        {"keys": [public_jwk(keys.rsa, "rsa-1", "RS384"), public_jwk(keys.ec, "ec-1", "ES384")]},
+    )
     config = get(fresh_fhir, ".well-known/smart-configuration").json()  # open even with auth on
 
     def token(assertion: str, scope: str = "system/*.read") -> requests.Response:
-        return requests.post(config["token_endpoint"], timeout=TIMEOUT, data={
-            "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion, "scope": scope})
+        return requests.post(
+            config["token_endpoint"],
+            timeout=TIMEOUT,
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": assertion,
+                "scope": scope,
+            },
+        )
 
     return SimpleNamespace(server=fresh_fhir, token_url=config["token_endpoint"], token=token)
 
@@ -563,22 +665,32 @@ def test_es384_assertion_is_accepted(smart, keys):
 
 def hs256_assertion(aud: str) -> str:
     claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": aud, "exp": int(time.time()) + 60}
-    return jwt.encode(claims, "a shared secret, which SMART does not allow",
-                      algorithm="HS256", headers={"kid": "rsa-1"})
+    return jwt.encode(
+        claims,
+        "a shared secret, which SMART does not allow",
+        algorithm="HS256",
+        headers={"kid": "rsa-1"},
+    )
 
 
 # case: (how to build the assertion from the keys and token URL, what the refusal must say)
 REJECTED_ASSERTIONS = {
     "wrong aud": (lambda k, url: client_assertion(k.rsa, url + "/elsewhere"), "aud"),
     "expired": (lambda k, url: client_assertion(k.rsa, url, exp_in=-5), "expired"),
-    "exp over 5 minutes ahead": (lambda k, url: client_assertion(k.rsa, url, exp_in=600),
-                                 "five minutes"),
+    "exp over 5 minutes ahead": (
+        lambda k, url: client_assertion(k.rsa, url, exp_in=600),
+        "five minutes",
+    ),
     "bad signature": (lambda k, url: client_assertion(k.other_rsa, url), "signature"),
     "unknown kid": (lambda k, url: client_assertion(k.rsa, url, kid="nope"), "kid"),
-    "iss is not sub": (lambda k, url: client_assertion(k.rsa, url, sub="someone-else"),
-                       "iss and sub"),
-    "unknown client": (lambda k, url: client_assertion(k.rsa, url, iss="x", sub="x"),
-                       "unknown client"),
+    "iss is not sub": (
+        lambda k, url: client_assertion(k.rsa, url, sub="someone-else"),
+        "iss and sub",
+    ),
+    "unknown client": (
+        lambda k, url: client_assertion(k.rsa, url, iss="x", sub="x"),
+        "unknown client",
+    ),
     "HS256": (lambda k, url: hs256_assertion(url), "alg"),
     "not a JWT": (lambda k, url: "not-a-jwt", "JWS"),
 }

@@ -127,3 +127,28 @@ def test_es384_client_assertion_and_read_by_version(fresh_fhir, explainer, tmp_p
     assert first["status"] == "final" and updated["status"] == "amended"
     result = Pipeline(client, explainer, Store(f"sqlite:///{tmp_path}/e.sqlite3")).sync()
     assert result.written == 1
+
+
+def test_radplain_sync_once_from_the_command_line(fresh_fhir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    requests.post(
+        f"{fresh_fhir.base}/DiagnosticReport", json=_report(), timeout=10
+    ).raise_for_status()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3"}
+    cmd = [sys.executable, "-m", "service", "sync", "--fhir-base", fresh_fhir.base, "--once"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "1 written" in first.stdout
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert "0 written" in second.stdout and len(_communications(fresh_fhir)) == 1
+    bad = subprocess.run(
+        [sys.executable, "-m", "service", "sync", "--once"],
+        capture_output=True,
+        text=True,
+        env={**env, "RADPLAIN_FHIR_BASE": ""},
+        timeout=60,
+    )
+    assert bad.returncode == 4 and "RADPLAIN_FHIR_BASE" in bad.stderr

@@ -102,19 +102,35 @@ def cmd_assertions(args) -> int:
     return 0
 
 
-def cmd_sync(args) -> int:
-    import time
-
+def _pipeline(fhir_base: str | None = None):
+    """The pipeline the settings describe; the release policy is checked here, at startup."""
     from . import config
     from .fhir.connection import connect
     from .pipeline import Pipeline
+    from .release.decide import Policy
     from .store.db import Store
 
     settings = config.load()
-    client = connect(settings, args.fhir_base)
-    pipeline = Pipeline(
-        client, _explainer(), Store(settings.database_url), page_size=settings.page_size
+    explainer = _explainer()
+    policy = Policy.from_mappings(
+        explainer.m, hold_for_clinician_review=settings.hold_for_clinician_review
     )
+    pipeline = Pipeline(
+        connect(settings, fhir_base),
+        explainer,
+        Store(settings.database_url),
+        page_size=settings.page_size,
+        workers=settings.sync_workers,
+        policy=policy,
+        state=settings.release_state,
+    )
+    return settings, pipeline
+
+
+def cmd_sync(args) -> int:
+    import time
+
+    settings, pipeline = _pipeline(args.fhir_base)
     while True:
         result = pipeline.sync()
         print(
@@ -125,6 +141,45 @@ def cmd_sync(args) -> int:
         if args.once:
             return 0
         time.sleep(settings.sync_interval)
+
+
+def cmd_release_due(args) -> int:
+    _, pipeline = _pipeline(args.fhir_base)
+    print(f"release-due: {pipeline.release_due()} held Communications released")
+    return 0
+
+
+def cmd_clinician_hold(args) -> int:
+    """A licensed clinician's individualized preventing-harm determination (45 CFR 171.201)."""
+    from datetime import UTC, datetime
+
+    _, pipeline = _pipeline(args.fhir_base)
+    try:
+        review_by = datetime.fromisoformat(args.review_by)
+    except ValueError as exc:
+        raise BadInput(f"--review-by {args.review_by!r} is not an ISO date-time") from exc
+    if review_by.tzinfo is None:
+        review_by = review_by.replace(tzinfo=UTC)
+    if not args.clinician.startswith("Practitioner/"):
+        raise BadInput("--clinician must be a Practitioner reference (Practitioner/<id>)")
+    pipeline.store.record_harm(
+        args.report, args.audience, args.clinician, args.harm, datetime.now(UTC), review_by
+    )
+    print(
+        f"recorded: {args.clinician} holds DiagnosticReport/{args.report} for {args.audience} "
+        f"until {review_by.isoformat()} ({args.harm})"
+    )
+    return 0
+
+
+def cmd_clinician_release(args) -> int:
+    from datetime import UTC, datetime
+
+    _, pipeline = _pipeline(args.fhir_base)
+    lifted = pipeline.store.lift_harm(args.report, datetime.now(UTC))
+    released = pipeline.release_due()
+    print(f"lifted {lifted} determination(s); {released} held Communications released")
+    return 0
 
 
 def cmd_backfill(args) -> int:

@@ -37,6 +37,10 @@ class _SettingsSchema(Schema):
     RADPLAIN_PAGE_SIZE = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     RADPLAIN_SYNC_INTERVAL = fields.Float(load_default=60.0, validate=validate.Range(min=1))
     RADPLAIN_SYNC_WORKERS = fields.Integer(load_default=4, validate=validate.Range(min=1, max=32))
+    RADPLAIN_RELEASE_STATE = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$")
+    )
+    RADPLAIN_HOLD_FOR_CLINICIAN_REVIEW = fields.Boolean(load_default=False)
     RADPLAIN_NOTIFY_HEADER = fields.String(load_default="Authorization")
     RADPLAIN_NOTIFY_SECRET = fields.String(load_default=None)
 
@@ -55,6 +59,8 @@ class Settings:
     page_size: int
     sync_interval: float
     sync_workers: int
+    release_state: str | None
+    hold_for_clinician_review: bool
     notify_header: str
     notify_secret: str | None
 
@@ -92,6 +98,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         page_size=data["RADPLAIN_PAGE_SIZE"],
         sync_interval=data["RADPLAIN_SYNC_INTERVAL"],
         sync_workers=data["RADPLAIN_SYNC_WORKERS"],
+        release_state=data["RADPLAIN_RELEASE_STATE"],
+        hold_for_clinician_review=data["RADPLAIN_HOLD_FOR_CLINICIAN_REVIEW"],
         notify_header=data["RADPLAIN_NOTIFY_HEADER"],
         notify_secret=data["RADPLAIN_NOTIFY_SECRET"],
     )

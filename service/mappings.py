@@ -39,6 +39,9 @@ KINDS = {
     "density": "density.yaml",
     "fleischner": "fleischner.yaml",
     "tirads": "tirads.yaml",
+    "release_bases": "release/bases.yaml",
+    "state_laws": "release/state_laws.yaml",
+    "release_policy": "release/policy.yaml",
 }
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same result
@@ -64,6 +67,9 @@ class Mappings:
     density: list[dict]
     fleischner: list[dict]
     tirads: list[dict]
+    release_bases: list[dict]
+    state_laws: list[dict]
+    release_policy: list[dict]
 
     def by_id(self) -> dict[str, dict]:
         return {e["id"]: e for kind in KINDS for e in getattr(self, kind)}

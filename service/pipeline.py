@@ -28,6 +28,14 @@ from .annotate.source_text import from_report
 from .errors import BadInput
 from .fhir import writeback
 from .fhir.client import FhirClient, FhirConflict
+from .release.decide import (
+    Audience,
+    HarmDetermination,
+    PatientDelay,
+    Policy,
+    ReleaseContext,
+    decide,
+)
 from .render import render_html, render_text
 from .store.db import Store
 
@@ -61,6 +69,8 @@ class Pipeline:
         *,
         page_size: int = 50,
         workers: int = 4,
+        policy: Policy | None = None,
+        state: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.client = client
@@ -68,6 +78,8 @@ class Pipeline:
         self.store = store
         self.page_size = page_size
         self.workers = workers  # reports in flight at once: explaining one overlaps writing another
+        self.policy = policy or Policy.from_mappings(explainer.m)
+        self.state = state  # the jurisdiction whose delay law applies (recorded in each decision)
         self.clock = clock
 
     # 1. pull ---------------------------------------------------------------------------
@@ -127,8 +139,8 @@ class Pipeline:
             outcome = "withdrawn" if self._withdraw(rid, keep=None) else "nothing_to_withdraw"
         elif status in RELEASABLE:
             comm_id, created = self._write(report)
-            if status in REVISIONS:
-                self._withdraw(rid, keep=writeback.communication_key(report))
+            if status in REVISIONS:  # keep this version's Communications, withdraw the rest
+                self._withdraw(rid, keep=f"{rid}-v{version}-")
             self.store.record(
                 rid, version, status, "written" if created else "already_written", comm_id
             )
@@ -140,21 +152,152 @@ class Pipeline:
 
     # 3. explain and write back -----------------------------------------------------------
     def _write(self, report: dict) -> tuple[str | None, bool]:
+        """Explain, decide per audience, write each audience's Communication (held or not)."""
         doc = self.explainer.explain(from_report(report))
         now = self.clock()
-        comm = writeback.communication(report, doc, render_text(doc), render_html(doc), now)
-        # release-policy engine (issue 5) decides here; until then: released immediately
-        reason = "Released without delay: no legal basis for a hold applies (45 CFR 171)."
-        bundle = writeback.transaction(
-            comm, lambda target: writeback.provenance(report, target, now, reason)
+        decisions = decide(report, doc, self._context(report, doc, now), now, self.policy)
+        text, html = render_text(doc), render_html(doc)
+        patient_id, created_any = None, False
+        for d in decisions:
+            if d.action in ("withhold", "retract"):
+                continue  # nothing is written for this audience; the decision is logged
+            audience = _audience_key(d.audience)
+            hold = d.as_dict() if d.action == "hold" else None
+            comm = writeback.communication(
+                report,
+                doc,
+                text,
+                html,
+                now,
+                audience,
+                recipient={"reference": d.audience.reference},
+                hold=hold,
+            )
+            reason = f"{self.policy.basis(d.basis)['display']}: {d.reason}"
+            bundle = writeback.transaction(
+                comm,
+                lambda target, a=audience, r=reason, c=d.citation: writeback.provenance(
+                    report, target, now, r, a, policy=c
+                ),
+            )
+            response = self.client.transaction(bundle)
+            first = (response.get("entry") or [{}])[0].get("response", {})
+            comm_id = _id_from_location(first.get("location"))
+            created_any = created_any or str(first.get("status", "")).startswith("201")
+            if hold:
+                self.store.add_hold(
+                    comm["identifier"][0]["value"],
+                    comm_id,
+                    report["id"],
+                    writeback.version_of(report),
+                    d.audience.reference,
+                    d.basis,
+                    d.until,
+                    d.condition,
+                )
+            if d.audience.kind == "patient":
+                patient_id = comm_id
+        return patient_id, created_any
+
+    def _context(self, report: dict, doc: dict, now: datetime) -> ReleaseContext:
+        """What the release rules need to know, read from the report and the EHR."""
+        subject = (report.get("subject") or {}).get("reference", "")
+        audiences = [Audience("patient", subject)] if subject else []
+        audiences += [
+            Audience("proxy", f"RelatedPerson/{p['id']}")
+            for p in self._lookup("RelatedPerson", subject)
+        ]
+        delays = tuple(_delay(c) for c in self._lookup("Consent", subject) if _is_release_delay(c))
+        harm = tuple(
+            HarmDetermination(
+                h["clinician"],
+                h["made_at"],
+                h["harm"],
+                (h["audience"],),
+                h["review_by"],
+                lifted=h["lifted_at"] is not None,
+            )
+            for h in self.store.harm_for(report["id"])
         )
-        response = self.client.transaction(bundle)
-        first = (response.get("entry") or [{}])[0].get("response", {})
-        comm_id = _id_from_location(first.get("location"))
-        return comm_id, str(first.get("status", "")).startswith("201")
+        tags = {
+            t.get("code")
+            for t in (report.get("meta") or {}).get("tag", [])
+            if t.get("system") == RELEASE_TAGS
+        }
+        finalized = (
+            _instant(report.get("issued"))
+            or _instant((report.get("meta") or {}).get("lastUpdated"))
+            or now
+        )
+        mammography = (
+            any(r["system"] == "BI-RADS" for r in doc["rads"])
+            or "mammo" in str((report.get("code") or {}).get("text", "")).lower()
+        )
+        return ReleaseContext(
+            state=self.state,
+            finalized_at=finalized,
+            audiences=tuple(audiences),
+            delays=delays,
+            harm=harm,
+            provider_directed_release="provider-directed-release" in tags,
+            patient_consented_early="patient-consented-early-release" in tags,
+            data_integrity_suspect="data-integrity-suspect" in tags,
+            mammography=mammography,
+            interpreted_at=finalized,
+        )
+
+    def _lookup(self, kind: str, subject: str) -> list[dict]:
+        """Active RelatedPersons (proxies) or Consents for the patient."""
+        if not subject.startswith("Patient/"):
+            return []
+        params = (
+            {"patient": subject, "active": "true"}
+            if kind == "RelatedPerson"
+            else {"patient": subject, "status": "active"}
+        )
+        return list(self.client.search(kind, params))
+
+    # holds ---------------------------------------------------------------------------
+    def release_due(self) -> int:
+        """Re-decide every open hold; release those whose basis no longer applies.
+
+        Deciding again (rather than comparing a stored time) also lifts holds whose
+        condition was met: a clinician lifted a preventing-harm hold, or the patient
+        revoked or fulfilled a requested delay.
+        """
+        released = 0
+        now = self.clock()
+        for hold in self.store.open_holds():
+            report = self.client.read("DiagnosticReport", hold["report_id"], hold["version"])
+            doc = self.explainer.explain(from_report(report))
+            ctx = self._context(report, doc, now)
+            audience = next((a for a in ctx.audiences if a.reference == hold["audience"]), None)
+            if audience is None:
+                continue
+            ctx = ReleaseContext(**{**ctx.__dict__, "audiences": (audience,)})
+            [decision] = decide(report, doc, ctx, now, self.policy)
+            if decision.action != "release":
+                continue
+            comm = self.client.read("Communication", hold["communication_id"])
+            if comm.get("status") == "on-hold":
+                self.client.update(writeback.released(comm, now), version=comm["meta"]["versionId"])
+            prov = writeback.provenance(
+                report,
+                f"Communication/{comm['id']}",
+                now,
+                f"Released: {decision.reason}",
+                _audience_key(audience),
+                policy=decision.citation,
+                step="release",
+            )
+            tag = prov["meta"]["tag"][0]["code"]
+            self.client.create(prov, if_none_exist=f"_tag={writeback.PROVENANCE_TAG}|{tag}")
+            self.store.mark_released(hold["communication_key"], now)
+            released += 1
+        return released
 
     def _withdraw(self, report_id: str, keep: str | None) -> int:
-        """Mark this report's Communications entered-in-error, except the one keyed ``keep``."""
+        """Mark this report's Communications entered-in-error, except those keyed ``keep...``."""
         withdrawn = 0
         for comm in self.client.search("Communication", {"about": f"DiagnosticReport/{report_id}"}):
             key = next(
@@ -165,7 +308,11 @@ class Pipeline:
                 ),
                 None,
             )
-            if key is None or key == keep or comm.get("status") == "entered-in-error":
+            if (
+                key is None
+                or (keep and key.startswith(keep))
+                or comm.get("status") == "entered-in-error"
+            ):
                 continue
             try:
                 self.client.update(
@@ -180,6 +327,44 @@ class Pipeline:
                 )
             withdrawn += 1
         return withdrawn
+
+
+RELEASE_TAGS = "urn:radplain:release"  # report tags an EHR sets: provider-directed-release, ...
+CONSENT_CATEGORY = "urn:radplain:consent-category"
+
+
+def _audience_key(audience: Audience) -> str:
+    return "patient" if audience.kind == "patient" else f"proxy-{audience.reference.split('/')[-1]}"
+
+
+def _is_release_delay(consent: dict) -> bool:
+    return any(
+        c.get("system") == CONSENT_CATEGORY and c.get("code") == "result-release-delay"
+        for cat in consent.get("category", [])
+        for c in cat.get("coding", [])
+    )
+
+
+def _delay(consent: dict) -> PatientDelay:
+    provision = consent.get("provision") or {}
+    until = _instant((provision.get("period") or {}).get("end"))
+    condition = next((c.get("text") for c in provision.get("code", []) if c.get("text")), None)
+    return PatientDelay(
+        consent.get("id", ""),
+        until=until,
+        condition=condition,
+        revoked=consent.get("status") != "active",
+    )
+
+
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _batches(items, size: int):

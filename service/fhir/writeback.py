@@ -43,13 +43,22 @@ def _attachment(content_type: str, data: bytes, title: str) -> dict:
 
 
 def communication(
-    report: dict, doc: dict, text: str, html: str, now: datetime, audience: str = "patient"
+    report: dict,
+    doc: dict,
+    text: str,
+    html: str,
+    now: datetime,
+    audience: str = "patient",
+    recipient: dict | None = None,
+    hold: dict | None = None,
 ) -> dict:
+    """``hold``: the release decision when it is not "release now": status on-hold, with
+    the legal basis as statusReason; ``sent`` is set only once it is released."""
     subject = report.get("subject") or {}
     resource = {
         "resourceType": "Communication",
         "identifier": [{"system": IDENTIFIER_SYSTEM, "value": communication_key(report, audience)}],
-        "status": "completed",
+        "status": "on-hold" if hold else "completed",
         "category": [
             {
                 "coding": [
@@ -63,11 +72,11 @@ def communication(
         ],
         "priority": PRIORITY[doc["urgency"]],
         "subject": subject,
-        "recipient": [subject],
+        "recipient": [recipient or subject],
         # unversioned, so "Communication?about=DiagnosticReport/x" finds every version's;
         # the identifier and the Provenance name the exact version
         "about": [{"reference": f"DiagnosticReport/{report['id']}"}],
-        "sent": now.isoformat(),
+        **({} if hold else {"sent": now.isoformat()}),
         "payload": [
             {"contentString": text},
             {
@@ -84,6 +93,11 @@ def communication(
             },
         ],
     }
+    if hold:
+        resource["statusReason"] = {
+            "coding": [{"system": hold["basis"]["system"], "code": hold["basis"]["code"]}],
+            "text": hold["reason"] + (f" Until {hold['until']}." if hold.get("until") else ""),
+        }
     security = (report.get("meta") or {}).get("security")
     if security:  # the explanation is as sensitive as the report it explains
         resource["meta"] = {"security": security}
@@ -92,14 +106,24 @@ def communication(
 
 
 def provenance(
-    report: dict, target: str, now: datetime, reason: str, audience: str = "patient"
+    report: dict,
+    target: str,
+    now: datetime,
+    reason: str,
+    audience: str = "patient",
+    policy: str | None = None,
+    step: str = "",
 ) -> dict:
+    """Who decided what, on which legal basis. ``step`` tells a release after a hold apart
+    from the first decision, so each gets its own (conditional) Provenance."""
+    tag = communication_key(report, audience) + (f"-{step}" if step else "")
     resource = {
         "resourceType": "Provenance",
-        "meta": {"tag": [{"system": PROVENANCE_TAG, "code": communication_key(report, audience)}]},
+        "meta": {"tag": [{"system": PROVENANCE_TAG, "code": tag}]},
         "target": [{"reference": target}],
         "recorded": now.isoformat(),
         "reason": [{"text": reason}],
+        **({"policy": [policy]} if policy else {}),
         "agent": [
             {
                 "type": {
@@ -135,6 +159,7 @@ def transaction(comm: dict, prov_for: callable) -> dict:
     comm_url = f"urn:uuid:{uuid.uuid4()}"
     prov = prov_for(comm_url)
     key = comm["identifier"][0]["value"]
+    tag = prov["meta"]["tag"][0]["code"]
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -154,12 +179,18 @@ def transaction(comm: dict, prov_for: callable) -> dict:
                 "request": {
                     "method": "POST",
                     "url": "Provenance",
-                    "ifNoneExist": f"_tag={PROVENANCE_TAG}|{key}",
+                    "ifNoneExist": f"_tag={PROVENANCE_TAG}|{tag}",
                 },
             },
         ],
     }
     return bundle  # its two resources were validated as they were built
+
+
+def released(comm: dict, now: datetime) -> dict:
+    """A held Communication, now released: completed, sent now, no hold reason."""
+    out = {k: v for k, v in comm.items() if k != "statusReason"}
+    return {**out, "status": "completed", "sent": now.isoformat()}
 
 
 def withdrawn(comm: dict) -> dict:

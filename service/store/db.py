@@ -37,6 +37,10 @@ processed = Table(
 )
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _sqlite_pragmas(connection, _record) -> None:
     # WAL lets a reader and a writer work at once, and NORMAL sync is still crash-safe in
     # WAL mode; the default (a full fsync per commit) costs more than the FHIR call itself
@@ -45,6 +49,35 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+holds = Table(
+    "release_hold",
+    metadata,
+    Column("communication_key", String(256), primary_key=True),
+    Column("communication_id", String(128)),
+    Column("report_id", String(128), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("audience", String(256), nullable=False),
+    Column("basis", String(64), nullable=False),
+    Column("until", DateTime(timezone=True)),  # null: held on a condition, not a time
+    Column("condition", String(256)),
+    Column("released_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+harm = Table(
+    "harm_determination",
+    metadata,
+    Column("report_id", String(128), primary_key=True),
+    Column("audience", String(256), primary_key=True),  # a reference, or "*" for everyone
+    Column("clinician", String(256), nullable=False),
+    Column("harm", String(64), nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("review_by", DateTime(timezone=True), nullable=False),
+    Column("lifted_at", DateTime(timezone=True)),
+)
 
 
 class Store:
@@ -105,6 +138,104 @@ class Store:
         # another worker recorded it first: same outcome, keep theirs
         with suppress(IntegrityError), self.engine.begin() as conn:
             conn.execute(processed.insert().values(**values))
+
+    def add_hold(
+        self,
+        key: str,
+        communication_id: str | None,
+        report_id: str,
+        version: str,
+        audience: str,
+        basis: str,
+        until: datetime | None,
+        condition: str | None,
+    ) -> None:
+        values = {
+            "communication_key": key,
+            "communication_id": communication_id,
+            "report_id": report_id,
+            "version": version,
+            "audience": audience,
+            "basis": basis,
+            "until": until.astimezone(UTC) if until else None,
+            "condition": condition,
+            "created_at": datetime.now(UTC),
+        }
+        with suppress(IntegrityError), self.engine.begin() as conn:
+            conn.execute(holds.insert().values(**values))
+
+    def due_holds(self, now: datetime) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(holds).where(holds.c.released_at.is_(None), holds.c.until.is_not(None))
+            )
+            # compared in Python: SQLite keeps no time zone, PostgreSQL does
+            return [dict(r._mapping) for r in rows if _aware(r.until) <= now]
+
+    def open_holds(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [
+                dict(r._mapping)
+                for r in conn.execute(select(holds).where(holds.c.released_at.is_(None)))
+            ]
+
+    def mark_released(self, key: str, when: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                holds.update().where(holds.c.communication_key == key).values(released_at=when)
+            )
+
+    def record_harm(
+        self,
+        report_id: str,
+        audience: str,
+        clinician: str,
+        kind: str,
+        made_at: datetime,
+        review_by: datetime,
+    ) -> None:
+        values = {
+            "report_id": report_id,
+            "audience": audience,
+            "clinician": clinician,
+            "harm": kind,
+            "made_at": made_at.astimezone(UTC),
+            "review_by": review_by.astimezone(UTC),
+            "lifted_at": None,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(
+                harm.delete().where(harm.c.report_id == report_id, harm.c.audience == audience)
+            )
+            conn.execute(harm.insert().values(**values))
+
+    def lift_harm(self, report_id: str, when: datetime) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                harm.update()
+                .where(harm.c.report_id == report_id, harm.c.lifted_at.is_(None))
+                .values(lifted_at=when.astimezone(UTC))
+            ).rowcount
+
+    def harm_for(self, report_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(harm).where(harm.c.report_id == report_id))
+            return [
+                {
+                    **dict(r._mapping),
+                    "made_at": _aware(r.made_at),
+                    "review_by": _aware(r.review_by),
+                    "lifted_at": r.lifted_at and _aware(r.lifted_at),
+                }
+                for r in rows
+            ]
+
+    def holds_for(self, report_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [
+                dict(r._mapping)
+                for r in conn.execute(select(holds).where(holds.c.report_id == report_id))
+            ]
 
     def outcomes(self) -> list[dict]:
         with self.engine.connect() as conn:

@@ -62,3 +62,30 @@ def test_settings_defaults_and_errors_that_name_the_variable():
         config.load({"RADPLAIN_SMART_CLIENT_ID": "radplain"})
     with pytest.raises(ConfigError, match="RADPLAIN_SMART_ALG"):
         config.load({"RADPLAIN_SMART_ALG": "HS256"})
+
+
+def test_a_blanket_clinician_review_hold_is_refused_at_startup(tmp_path):
+    import subprocess
+    import sys
+
+    env = {
+        "RADPLAIN_HOLD_FOR_CLINICIAN_REVIEW": "true",
+        "RADPLAIN_FHIR_BASE": "http://127.0.0.1:9/fhir",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+        "PATH": "/usr/bin:/bin",
+    }
+    res = subprocess.run(
+        [sys.executable, "-m", "service", "release-due"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert res.returncode == 4
+    assert "information blocking" in res.stderr and "legal basis" in res.stderr
+
+
+def test_release_state_must_be_a_state_code():
+    with pytest.raises(ConfigError, match="RADPLAIN_RELEASE_STATE"):
+        config.load({"RADPLAIN_RELEASE_STATE": "Kentucky"})
+    assert config.load({"RADPLAIN_RELEASE_STATE": "KY"}).release_state == "KY"

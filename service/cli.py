@@ -233,6 +233,26 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="folder for Communication.ndjson and errors.ndjson")
     b.set_defaults(func=cmd_backfill)
 
+    r = sub.add_parser("release-due", help="re-decide open holds and release those that are due")
+    r.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")
+    r.set_defaults(func=cmd_release_due)
+
+    h = sub.add_parser("clinician-hold", help="record a clinician's preventing-harm determination")
+    h.add_argument("--report", required=True, help="DiagnosticReport id")
+    h.add_argument("--clinician", required=True, help="Practitioner/<id> of the licensed clinician")
+    h.add_argument("--harm", required=True, choices=["life_or_physical_safety", "substantial_harm"])
+    h.add_argument("--review-by", required=True, help="ISO date-time by which it must be reviewed")
+    h.add_argument(
+        "--audience", default="*", help="Patient/<id>, RelatedPerson/<id>, or * (default)"
+    )
+    h.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")
+    h.set_defaults(func=cmd_clinician_hold)
+
+    lr = sub.add_parser("clinician-release", help="lift a preventing-harm hold early and release")
+    lr.add_argument("--report", required=True, help="DiagnosticReport id")
+    lr.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")
+    lr.set_defaults(func=cmd_clinician_release)
+
     c = sub.add_parser("check-mappings", help="validate every file in mappings/ against its schema")
     c.set_defaults(func=cmd_check_mappings)
     return p

@@ -198,3 +198,45 @@ def test_proxy_is_withheld_on_a_sensitive_label_and_served_without_one(
     assert (
         patient_comm["meta"]["security"][0]["code"] == "HIV"
     )  # the explanation inherits the label
+
+
+def test_clinician_hold_and_release_from_the_command_line(fresh_fhir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    report = _report(fresh_fhir, NORMAL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3",
+        "RADPLAIN_FHIR_BASE": fresh_fhir.base,
+    }
+
+    def radplain(*args):
+        res = subprocess.run(
+            [sys.executable, "-m", "service", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    radplain(
+        "clinician-hold",
+        "--report",
+        report["id"],
+        "--clinician",
+        "Practitioner/dr-lee",
+        "--harm",
+        "life_or_physical_safety",
+        "--review-by",
+        "2099-01-01T00:00:00Z",
+    )
+    radplain("sync", "--once")
+    assert _comms(fresh_fhir, report["id"])[0]["status"] == "on-hold"
+    assert "1 held Communications released" in radplain(
+        "clinician-release", "--report", report["id"]
+    )
+    assert _comms(fresh_fhir, report["id"])[0]["status"] == "completed"

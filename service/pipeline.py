@@ -80,6 +80,7 @@ class Pipeline:
         self.workers = workers  # reports in flight at once: explaining one overlaps writing another
         self.policy = policy or Policy.from_mappings(explainer.m)
         self.state = state  # the jurisdiction whose delay law applies (recorded in each decision)
+        self._lookups: dict | None = None  # proxies and consents, remembered during one sync
         self.clock = clock
 
     # 1. pull ---------------------------------------------------------------------------
@@ -96,6 +97,7 @@ class Pipeline:
             # "ge", not "gt": two reports can share a timestamp; processed versions are skipped
             params["_lastUpdated"] = f"ge{watermark}"
         newest = watermark
+        self._lookups = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             for batch in _batches(self.client.search("DiagnosticReport", params), self.page_size):
                 for report, outcome in zip(
@@ -108,6 +110,7 @@ class Pipeline:
                     updated = (report.get("meta") or {}).get("lastUpdated")
                     if updated and (newest is None or updated > newest):
                         newest = updated
+        self._lookups = None
         # only after every report up to it is done, so a crash re-reads, never skips
         if newest and newest != watermark:
             self.store.set_watermark(base, newest)
@@ -247,15 +250,21 @@ class Pipeline:
         )
 
     def _lookup(self, kind: str, subject: str) -> list[dict]:
-        """Active RelatedPersons (proxies) or Consents for the patient."""
+        """Active RelatedPersons (proxies) or Consents for the patient, once per sync."""
         if not subject.startswith("Patient/"):
             return []
+        cache = self._lookups
+        if cache is not None and (kind, subject) in cache:
+            return cache[(kind, subject)]
         params = (
             {"patient": subject, "active": "true"}
             if kind == "RelatedPerson"
             else {"patient": subject, "status": "active"}
         )
-        return list(self.client.search(kind, params))
+        found = list(self.client.search(kind, params))
+        if cache is not None:
+            cache[(kind, subject)] = found
+        return found
 
     # holds ---------------------------------------------------------------------------
     def release_due(self) -> int:

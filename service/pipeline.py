@@ -179,8 +179,8 @@ class Pipeline:
             reason = f"{self.policy.basis(d.basis)['display']}: {d.reason}"
             bundle = writeback.transaction(
                 comm,
-                lambda target, a=audience, r=reason, c=d.citation: writeback.provenance(
-                    report, target, now, r, a, policy=c
+                lambda target, a=audience, r=reason, c=(d.statute or d.citation): (
+                    writeback.provenance(report, target, now, r, a, policy=c)
                 ),
             )
             response = self.client.transaction(bundle)

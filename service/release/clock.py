@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -18,7 +18,8 @@ def hold_until(
     if finalized.tzinfo is None:
         raise ValueError("finalized time must be timezone-aware")
     if count == "hours_after_final":
-        return finalized + timedelta(hours=amount)
+        # elapsed hours: add in UTC, or a DST change makes "72 hours" 71 or 73
+        return finalized.astimezone(UTC) + timedelta(hours=amount)
     local = finalized.astimezone(ZoneInfo(tz))
     if count == "from_calendar_day_after_final":
         day = local.date() + timedelta(days=amount)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ..errors import ConfigError
 from .clock import hold_until
@@ -91,6 +92,7 @@ class Decision:
     malignancy: bool = False
     mqsa: dict | None = None
     contact_care_team: bool = False
+    statute: str | None = None  # for a state hold: the statute itself, for Provenance.policy
 
     def as_dict(self) -> dict:
         return {
@@ -106,6 +108,7 @@ class Decision:
             "malignancy": self.malignancy,
             "mqsa": self.mqsa,
             "contact_care_team": self.contact_care_team,
+            "statute": self.statute,
         }
 
 
@@ -211,21 +214,6 @@ def _one(
             "The report is suspected to belong to another patient or to be corrupt.",
             condition="data verified",
         )
-    for h in ctx.harm:
-        if (
-            not h.lifted
-            and now < h.review_by
-            and ("*" in h.audiences or audience.reference in h.audiences)
-        ):
-            return _make(
-                policy,
-                audience,
-                "preventing-harm",
-                f"{h.clinician} determined on {h.made_at.date()} that access risks "
-                f"{h.harm.replace('_', ' ')}.",
-                until=h.review_by,
-                rule=h.clinician,
-            )
     labels = {c.get("code") for c in (report.get("meta") or {}).get("security", [])}
     if audience.kind == "proxy" and labels & policy.proxy_labels:
         return _make(
@@ -235,26 +223,65 @@ def _one(
             f"Sensitive label(s) {', '.join(sorted(labels & policy.proxy_labels))} "
             "are withheld from proxies.",
         )
+    holds = _holds(report, ctx, audience, now, policy, malignant)
+    if holds:
+        # every applicable hold must end before release: report the one that ends last (an
+        # open-ended, condition-based hold outlasts any dated one), under its own basis
+        return max(holds, key=lambda d: (d.until is None, d.until or now))
+    return _make(
+        policy, audience, "release-without-delay", "No exception applies.", state=ctx.state
+    )
+
+
+def _holds(
+    report, ctx: ReleaseContext, audience: Audience, now, policy: Policy, malignant: bool
+) -> list[Decision]:
+    out = []
+    for h in ctx.harm:
+        # a patient's own access may be limited only for danger to life or physical safety;
+        # "substantial harm" is the bar for a proxy (171.201(d)(1)-(3))
+        if h.harm == "substantial_harm" and audience.kind == "patient":
+            continue
+        if (
+            not h.lifted
+            and now < h.review_by
+            and ("*" in h.audiences or audience.reference in h.audiences)
+        ):
+            out.append(
+                _make(
+                    policy,
+                    audience,
+                    "preventing-harm",
+                    f"{h.clinician} determined on {h.made_at.date()} that access risks "
+                    f"{h.harm.replace('_', ' ')}.",
+                    until=h.review_by,
+                    rule=h.clinician,
+                )
+            )
     for d in ctx.delays:
         if d.revoked:
             continue
         if d.until and now < d.until:
-            return _make(
-                policy,
-                audience,
-                "patient-requested-delay",
-                "The patient asked to delay release.",
-                until=d.until,
-                rule=d.consent_id,
+            out.append(
+                _make(
+                    policy,
+                    audience,
+                    "patient-requested-delay",
+                    "The patient asked to delay release.",
+                    until=d.until,
+                    rule=d.consent_id,
+                )
             )
-        if d.condition and not d.condition_met:
-            return _make(
-                policy,
-                audience,
-                "patient-requested-delay",
-                "The patient asked to delay release.",
-                condition=d.condition,
-                rule=d.consent_id,
+        elif d.condition and not d.condition_met:
+            out.append(
+                _make(
+                    policy,
+                    audience,
+                    "patient-requested-delay",
+                    "The patient asked to delay release.",
+                    condition=d.condition,
+                    rule=d.consent_id,
+                )
             )
     law = _state_law(ctx, audience, policy, malignant)
     if law is not None:
@@ -266,18 +293,19 @@ def _one(
             policy.holidays,
         )
         if now < until:
-            return _make(
-                policy,
-                audience,
-                "state-law-hold",
-                f"{law['citation']['name']}: {law['hold']['wording']}.",
-                until=until,
-                rule=law["id"],
-                state=law["state"],
+            out.append(
+                _make(
+                    policy,
+                    audience,
+                    "state-law-hold",
+                    f"{law['citation']['name']}: {law['hold']['wording']}.",
+                    until=until,
+                    rule=law["id"],
+                    state=law["state"],
+                    statute=law["citation"]["url"],
+                )
             )
-    return _make(
-        policy, audience, "release-without-delay", "No exception applies.", state=ctx.state
-    )
+    return out
 
 
 def _state_law(
@@ -290,7 +318,9 @@ def _state_law(
             continue
         if audience.kind not in law["audiences"]:
             continue
-        if ctx.finalized_at.date() < date.fromisoformat(law["effective_from"]):
+        # in force on the state's own calendar date of finalization
+        local_day = ctx.finalized_at.astimezone(ZoneInfo(law["timezone"])).date()
+        if local_day < date.fromisoformat(law["effective_from"]):
             continue
         triggers = set(law["early_release"])
         if (

@@ -142,7 +142,9 @@ class Pipeline:
             outcome = "withdrawn" if self._withdraw(rid, keep=None) else "nothing_to_withdraw"
         elif status in RELEASABLE:
             comm_id, created = self._write(report)
-            if status in REVISIONS:  # keep this version's Communications, withdraw the rest
+            # one current explanation per report: a later version (amended, or a final
+            # report the EHR updated) withdraws the earlier versions' Communications
+            if status in REVISIONS or version != "1":
                 self._withdraw(rid, keep=f"{rid}-v{version}-")
             self.store.record(
                 rid, version, status, "written" if created else "already_written", comm_id
@@ -210,7 +212,7 @@ class Pipeline:
             Audience("proxy", f"RelatedPerson/{p['id']}")
             for p in self._lookup("RelatedPerson", subject)
         ]
-        delays = tuple(_delay(c) for c in self._lookup("Consent", subject) if _is_release_delay(c))
+
         harm = tuple(
             HarmDetermination(
                 h["clinician"],
@@ -227,6 +229,11 @@ class Pipeline:
             for t in (report.get("meta") or {}).get("tag", [])
             if t.get("system") == RELEASE_TAGS
         }
+        delays = tuple(
+            _delay(c, "clinician-reviewed" in tags)
+            for c in self._lookup("Consent", subject)
+            if _is_release_delay(c)
+        )
         finalized = (
             _instant(report.get("issued"))
             or _instant((report.get("meta") or {}).get("lastUpdated"))
@@ -277,7 +284,9 @@ class Pipeline:
         released = 0
         now = self.clock()
         for hold in self.store.open_holds():
-            report = self.client.read("DiagnosticReport", hold["report_id"], hold["version"])
+            # the current version: a tag the EHR adds later (clinician-reviewed, provider-directed
+            # release) arrives as a new version of the same report
+            report = self.client.read("DiagnosticReport", hold["report_id"])
             doc = self.explainer.explain(from_report(report))
             ctx = self._context(report, doc, now)
             audience = next((a for a in ctx.audiences if a.reference == hold["audience"]), None)
@@ -288,8 +297,11 @@ class Pipeline:
             if decision.action != "release":
                 continue
             comm = self.client.read("Communication", hold["communication_id"])
-            if comm.get("status") == "on-hold":
-                self.client.update(writeback.released(comm, now), version=comm["meta"]["versionId"])
+            if comm.get("status") != "on-hold":
+                # withdrawn meanwhile (a newer version replaced it) or already released
+                self.store.mark_released(hold["communication_key"], now)
+                continue
+            self.client.update(writeback.released(comm, now), version=comm["meta"]["versionId"])
             prov = writeback.provenance(
                 report,
                 f"Communication/{comm['id']}",
@@ -354,7 +366,9 @@ def _is_release_delay(consent: dict) -> bool:
     )
 
 
-def _delay(consent: dict) -> PatientDelay:
+def _delay(consent: dict, reviewed: bool) -> PatientDelay:
+    """A Consent the patient asked for: a period ("hold for 3 days") or a condition ("until my
+    clinician has reviewed it"), met once the EHR tags the report clinician-reviewed."""
     provision = consent.get("provision") or {}
     until = _instant((provision.get("period") or {}).get("end"))
     condition = next((c.get("text") for c in provision.get("code", []) if c.get("text")), None)
@@ -362,6 +376,7 @@ def _delay(consent: dict) -> PatientDelay:
         consent.get("id", ""),
         until=until,
         condition=condition,
+        condition_met=bool(condition) and reviewed,
         revoked=consent.get("status") != "active",
     )
 

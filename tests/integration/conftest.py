@@ -145,3 +145,28 @@ def fhir_server():
 def fresh_fhir(fhir_server):
     fhir_server.reset()
     return fhir_server
+
+
+POSTGRES = os.environ.get(
+    "RADPLAIN_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema in the real PostgreSQL (.ci/run starts the server when it is down),
+    dropped after the test; the URL selects it through search_path."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

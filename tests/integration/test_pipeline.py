@@ -228,3 +228,19 @@ def test_expired_token_is_refreshed(fresh_fhir, seeded, explainer, tmp_path):
     result = pipeline.sync()
     assert result.written == 33
     assert auth() != first  # a new token was fetched after the 401
+
+
+def test_two_concurrent_syncs_sharing_a_postgres_store(fresh_fhir, seeded, explainer, pg_url):
+    def client():
+        return FhirClient(fresh_fhir.base, retry=RetryPolicy(attempts=6, backoff=0.01), timeout=10)
+
+    pipelines = [Pipeline(client(), explainer, Store(pg_url), page_size=7) for _ in range(2)]
+    results = []
+    threads = [threading.Thread(target=lambda p=p: results.append(p.sync())) for p in pipelines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = [c["identifier"][0]["value"] for c in _communications(fresh_fhir)]
+    assert len(keys) == len(set(keys)) == 33
+    assert len(Store(pg_url).outcomes()) == 45  # every radiology report version recorded once

@@ -194,6 +194,19 @@ def cmd_backfill(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """The HTTP service on loopback by default (production runs it under gunicorn)."""
+    from werkzeug.serving import run_simple
+
+    from . import config
+    from .api import create_app
+
+    app = create_app(config.load(), explainer=_explainer())
+    print(f"radplain serving on http://{args.host}:{args.port} (POST /v1/explain, GET /healthz)")
+    run_simple(args.host, args.port, app, threaded=True)
+    return 0
+
+
 def cmd_check_mappings(args) -> int:
     from . import mappings
 
@@ -252,6 +265,11 @@ def parser() -> argparse.ArgumentParser:
     lr.add_argument("--report", required=True, help="DiagnosticReport id")
     lr.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")
     lr.set_defaults(func=cmd_clinician_release)
+
+    sv = sub.add_parser("serve", help="the HTTP service (127.0.0.1:8080 by default)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.set_defaults(func=cmd_serve)
 
     c = sub.add_parser("check-mappings", help="validate every file in mappings/ against its schema")
     c.set_defaults(func=cmd_check_mappings)

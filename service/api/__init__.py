@@ -1,0 +1,34 @@
+"""The HTTP service: a Flask application factory, one blueprint per job, one error shape.
+
+Every error, whatever raised it, leaves as RFC 7807 ``application/problem+json`` with a
+``detail`` that says what to fix (``errors.py`` owns the mapping from failure kind to
+status). What exists so far: health, the stateless explain endpoint and the OpenAPI
+contract; stored-PHI endpoints, auth and workers come next (issue 6).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..config import Settings
+from .errors import register_error_handlers
+from .explain import bp as explain_bp
+from .health import bp as health_bp
+
+MAX_REQUEST_BYTES = 5 * 1024 * 1024  # a report is a few kB; larger bodies are refused (413)
+
+
+def create_app(settings: Settings, explainer=None) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.extensions["radplain.settings"] = settings
+    if explainer is None:
+        from .. import mappings
+        from ..annotate.explain import Explainer
+
+        explainer = Explainer(mappings.default())
+    app.extensions["radplain.explainer"] = explainer
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(explain_bp)
+    return app

@@ -1,0 +1,47 @@
+"""RFC 7807 problem+json for every error: radplain's own, HTTP ones and unexpected ones."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import RadplainError
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+    }
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RadplainError)
+    def _radplain(exc: RadplainError):
+        return problem(exc.status, exc.title, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        detail = {
+            413: f"the request body is larger than {limit_mb} MB",
+            404: f"no such endpoint: {request.path}",
+            405: f"{request.method} is not allowed on {request.path}",
+        }.get(exc.code, exc.description)
+        return problem(exc.code or 500, exc.name, detail)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # never a stack trace, never report text, in the response
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem(
+            500, "Internal Server Error", "an unexpected error occurred; it has been logged"
+        )

@@ -1,0 +1,116 @@
+"""Every request and response of the service, checked against openapi/openapi.yaml."""
+
+import base64
+from pathlib import Path
+
+import pytest
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from service import config
+from service.api import create_app
+
+SPEC = OpenAPI.from_dict(
+    yaml.safe_load((Path(__file__).parents[3] / "openapi/openapi.yaml").read_text())
+)
+
+
+@pytest.fixture(scope="module")
+def client(explainer):
+    app = create_app(config.load({}), explainer=explainer)
+    return app.test_client()
+
+
+def _checked(client, method, path, **kw):
+    """Call the app, then check the request and the response against the contract (the
+    request is rebuilt for the check: the app has already read its body)."""
+    response = getattr(client, method)(path, **kw)
+    request = Request(EnvironBuilder(path=path, method=method.upper(), **kw).get_environ())
+    SPEC.validate_request(WerkzeugOpenAPIRequest(request))
+    SPEC.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+    return response
+
+
+def test_healthz(client):
+    assert _checked(client, "get", "/healthz").json == {"status": "ok"}
+
+
+def test_explain_text_matches_the_contract(client, corpus):
+    for report in corpus[:25]:
+        res = _checked(client, "post", "/v1/explain", json={"text": report["text"]})
+        assert res.status_code == 200 and res.json["text"]
+
+
+def test_explain_fhir_report_in_spanish(client):
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"text": "CXR"},
+        "presentedForm": [
+            {
+                "contentType": "text/plain",
+                "data": base64.b64encode(b"IMPRESSION: No pneumothorax.").decode(),
+            }
+        ],
+    }
+    res = _checked(client, "post", "/v1/explain", json={"report": report, "lang": "es"})
+    assert res.json["language"] == "es"
+    assert [f["assertion"] for f in res.json["findings"]] == ["absent"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,status,detail",
+    [
+        ({"json": {}}, 400, "exactly one of 'text'"),
+        (
+            {"json": {"text": "x", "report": {"resourceType": "DiagnosticReport"}}},
+            400,
+            "exactly one",
+        ),
+        ({"json": {"text": "IMPRESSION: x", "lang": "fr"}}, 400, "lang"),
+        (
+            {"json": {"report": {"resourceType": "Patient"}}},
+            400,
+            "expected resourceType DiagnosticReport",
+        ),
+        (
+            {
+                "json": {
+                    "report": {
+                        "resourceType": "DiagnosticReport",
+                        "status": "final",
+                        "code": {"text": "x"},
+                    }
+                }
+            },
+            400,
+            "no presentedForm, conclusion or text",
+        ),
+        ({"data": "IMPRESSION: x", "content_type": "text/plain"}, 415, "application/json"),
+        ({"json": {"text": "a" * (6 * 1024 * 1024)}}, 413, "larger than 5 MB"),
+    ],
+)
+def test_bad_input_is_problem_json_that_says_what_to_fix(client, kwargs, status, detail):
+    res = client.post("/v1/explain", **kwargs)
+    assert res.status_code == status and res.mimetype == "application/problem+json"
+    assert detail in res.json["detail"] and res.json["status"] == status
+
+
+def test_unknown_route_is_problem_json(client):
+    res = client.get("/nope")
+    assert res.status_code == 404 and res.mimetype == "application/problem+json"
+
+
+def test_every_route_is_in_the_contract(client):
+    routes = {
+        (r.rule, m)
+        for r in client.application.url_map.iter_rules()
+        for m in r.methods
+        if m not in ("HEAD", "OPTIONS") and r.endpoint != "static"
+    }
+    spec = yaml.safe_load((Path(__file__).parents[3] / "openapi/openapi.yaml").read_text())["paths"]
+    documented = {(path, method.upper()) for path, ops in spec.items() for method in ops}
+    assert routes == documented

@@ -198,11 +198,13 @@ def cmd_serve(args) -> int:
     """The HTTP service on loopback by default (production runs it under gunicorn)."""
     from werkzeug.serving import run_simple
 
-    from . import config
+    from . import config, logs
     from .api import create_app
 
+    logs.configure()
     app = create_app(config.load(), explainer=_explainer())
-    print(f"radplain serving on http://{args.host}:{args.port} (POST /v1/explain, GET /healthz)")
+    routes = "POST /v1/explain, GET /healthz, GET /metrics"
+    print(f"radplain serving on http://{args.host}:{args.port} ({routes})")
     run_simple(args.host, args.port, app, threaded=True)
     return 0
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from . import metrics
 from .annotate.explain import Explainer
 from .annotate.source_text import from_report
 from .errors import BadInput
@@ -118,10 +119,12 @@ class Pipeline:
 
     def _process_safely(self, report: dict) -> str:
         try:
-            return self.process(report)
+            outcome = self.process(report)
         except BadInput as exc:  # a report we cannot read is recorded, never retried forever
+            # the error's type, not its message: a message may quote the report
             log.warning(
-                "report not explainable", extra={"report_id": report.get("id"), "error": str(exc)}
+                "report not explainable",
+                extra={"report_id": report.get("id"), "error": type(exc).__name__},
             )
             self.store.record(
                 report["id"],
@@ -129,7 +132,9 @@ class Pipeline:
                 report.get("status", ""),
                 "not_explainable",
             )
-            return "not_explainable"
+            outcome = "not_explainable"
+        metrics.REPORTS.labels(outcome).inc()
+        return outcome
 
     # 2. decide what this version needs ---------------------------------------------------
     def process(self, report: dict) -> str:
@@ -158,7 +163,8 @@ class Pipeline:
     # 3. explain and write back -----------------------------------------------------------
     def _write(self, report: dict) -> tuple[str | None, bool]:
         """Explain, decide per audience, write each audience's Communication (held or not)."""
-        doc = self.explainer.explain(from_report(report))
+        with metrics.EXPLAIN_SECONDS.time():
+            doc = self.explainer.explain(from_report(report))
         now = self.clock()
         decisions = decide(report, doc, self._context(report, doc, now), now, self.policy)
         text, html = render_text(doc), render_html(doc)
@@ -190,6 +196,7 @@ class Pipeline:
             comm_id = _id_from_location(first.get("location"))
             created_any = created_any or str(first.get("status", "")).startswith("201")
             if hold:
+                metrics.HOLDS.labels(d.basis).inc()
                 self.store.add_hold(
                     comm["identifier"][0]["value"],
                     comm_id,

@@ -2,8 +2,8 @@
 
 Every error, whatever raised it, leaves as RFC 7807 ``application/problem+json`` with a
 ``detail`` that says what to fix (``errors.py`` owns the mapping from failure kind to
-status). What exists so far: health, the stateless explain endpoint and the OpenAPI
-contract; stored-PHI endpoints, auth and workers come next (issue 6).
+status). What exists so far: health, metrics, request ids, the stateless explain
+endpoint and the OpenAPI contract; stored-PHI endpoints, auth and workers come next (issue 6).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ..config import Settings
 from .errors import register_error_handlers
 from .explain import bp as explain_bp
 from .health import bp as health_bp
+from .observe import install as install_observability
 
 MAX_REQUEST_BYTES = 5 * 1024 * 1024  # a report is a few kB; larger bodies are refused (413)
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings, explainer=None) -> Flask:
         explainer = Explainer(mappings.default())
     app.extensions["radplain.explainer"] = explainer
     register_error_handlers(app)
+    install_observability(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(explain_bp)
     return app

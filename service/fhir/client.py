@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from .. import metrics
 from ..errors import FhirError
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class FhirClient:
         for attempt in range(1, self.retry.attempts + 1):
             if self._auth is not None:
                 send_headers["Authorization"] = f"Bearer {self._auth()}"
+            started = time.perf_counter()
             try:
                 response = self.session.request(
                     method,
@@ -129,6 +131,9 @@ class FhirClient:
                     timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                metrics.FHIR_SECONDS.labels(method, "unreachable").observe(
+                    time.perf_counter() - started
+                )
                 if attempt == self.retry.attempts:
                     raise FhirUnavailable(
                         f"cannot reach the FHIR server at {self._origin}: "
@@ -136,6 +141,9 @@ class FhirClient:
                     ) from exc
                 self._wait(attempt, None)
                 continue
+            metrics.FHIR_SECONDS.labels(method, f"{response.status_code // 100}xx").observe(
+                time.perf_counter() - started
+            )
             if response.status_code == 401 and self._on_unauthorized and not refreshed:
                 # an expired or revoked token: get a new one once, then try again
                 self._on_unauthorized()

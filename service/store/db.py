@@ -96,14 +96,16 @@ class Store:
     def set_watermark(self, base: str, value: str) -> None:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                sync_state.update()
-                .where(sync_state.c.fhir_base == base)
-                .values(watermark=value, updated_at=now)
-            ).rowcount
-            if not updated:
+            try:  # first sync of this server; a concurrent sync may insert the row first
+                with conn.begin_nested():
+                    conn.execute(
+                        sync_state.insert().values(fhir_base=base, watermark=value, updated_at=now)
+                    )
+            except IntegrityError:
                 conn.execute(
-                    sync_state.insert().values(fhir_base=base, watermark=value, updated_at=now)
+                    sync_state.update()
+                    .where(sync_state.c.fhir_base == base)
+                    .values(watermark=value, updated_at=now)
                 )
 
     def was_processed(self, report_id: str, version: str, audience: str = "patient") -> bool:

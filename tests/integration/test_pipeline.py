@@ -15,6 +15,7 @@ from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.provenance import Provenance
 from jwt.algorithms import RSAAlgorithm
 
+from service import metrics
 from service.fhir.client import FhirClient, RetryPolicy
 from service.fhir.smart_auth import ClientKey, SmartBackendAuth
 from service.fhir.writeback import IDENTIFIER_SYSTEM
@@ -199,11 +200,22 @@ def test_two_concurrent_syncs_write_no_duplicates(fresh_fhir, seeded, explainer,
     assert len(tags) == len(set(tags)) == 33
 
 
-def test_429_and_503_are_retried(fresh_fhir, seeded, explainer, tmp_path):
+def _sample(name, **labels) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_429_and_503_are_retried_and_counted(fresh_fhir, seeded, explainer, tmp_path):
     fresh_fhir.faults(statuses=[429, 503, 503, 429], retry_after=0)
+    written = _sample("radplain_reports_processed_total", outcome="written")
+    explained = _sample("radplain_explanation_seconds_count")
+    retried = _sample("radplain_fhir_request_seconds_count", method="GET", status="4xx")
     result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
     assert result.written == 33
     assert fresh_fhir.stats()["faults"] == {"served": 4, "pending": 0}
+    # what an operator's dashboard shows for this sync
+    assert _sample("radplain_reports_processed_total", outcome="written") - written == 33
+    assert _sample("radplain_explanation_seconds_count") - explained == 33
+    assert _sample("radplain_fhir_request_seconds_count", method="GET", status="4xx") > retried
 
 
 def test_expired_token_is_refreshed(fresh_fhir, seeded, explainer, tmp_path):

@@ -38,6 +38,11 @@ def test_healthz(client):
     assert _checked(client, "get", "/healthz").json == {"status": "ok"}
 
 
+def test_metrics_matches_the_contract(client):
+    response = _checked(client, "get", "/metrics")
+    assert "radplain_reports_processed_total" in response.get_data(as_text=True)
+
+
 def test_explain_text_matches_the_contract(client, corpus):
     for report in corpus[:25]:
         res = _checked(client, "post", "/v1/explain", json={"text": report["text"]})

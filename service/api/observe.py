@@ -1,0 +1,48 @@
+"""Request ids, per-request metrics and the Prometheus scrape endpoint.
+
+A caller's ``X-Request-ID`` is echoed back (and stamped on every log line of the request)
+when it is a plain token; otherwise one is made, so an integration engineer can quote
+one id to us and we can find every line about that call — without any PHI in the logs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Blueprint, Flask, Response, request
+
+from .. import logs, metrics
+
+bp = Blueprint("observe", __name__)
+_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # anything else could smuggle text into logs
+
+
+@bp.get("/metrics")
+def scrape():
+    return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4")
+
+
+def install(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def _start():
+        given = request.headers.get("X-Request-ID", "")
+        request.environ["radplain.request_token"] = logs.request_id.set(
+            given if _TOKEN.match(given) else uuid.uuid4().hex
+        )
+
+    @app.after_request
+    def _finish(response: Response):
+        response.headers["X-Request-ID"] = logs.request_id.get() or ""
+        # the route template, never the concrete path: paths carry ids
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.HTTP.labels(route, str(response.status_code)).inc()
+        return response
+
+    @app.teardown_request
+    def _reset(exc):
+        token = request.environ.pop("radplain.request_token", None)
+        if token is not None:
+            logs.request_id.reset(token)

@@ -1,0 +1,89 @@
+"""Metrics, request ids and logs: what an operator sees, and that no PHI is in it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from service import config, logs, metrics
+from service.api import create_app
+
+NAME = "Zebulon Quartermaine"  # a fake patient name that must never reach a log line
+REPORT = (
+    f"Patient {NAME}, DOB 1950-02-03. IMPRESSION: No pneumothorax. 6 mm nodule right upper lobe."
+)
+
+
+@pytest.fixture()
+def app(explainer):
+    return create_app(config.load({}), explainer=explainer)
+
+
+@pytest.fixture()
+def captured():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old = root.level
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old)
+
+
+def _sample(name, **labels):
+    value = metrics.REGISTRY.get_sample_value(name, labels)
+    return value or 0.0
+
+
+def test_metrics_count_requests_by_route_template(app):
+    client = app.test_client()
+    before = _sample("radplain_http_requests_total", route="/v1/explain", status="200")
+    client.post("/v1/explain", json={"text": REPORT})
+    client.post("/v1/explain", json={"text": REPORT})
+    after = _sample("radplain_http_requests_total", route="/v1/explain", status="200")
+    assert after - before == 2
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'radplain_http_requests_total{route="/v1/explain",status="200"}' in body
+    assert NAME not in body
+
+
+def test_unknown_paths_do_not_become_metric_labels(app):
+    client = app.test_client()
+    client.get("/Patient/12345/secret")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert "12345" not in body
+    assert 'route="unmatched",status="404"' in body
+
+
+def test_request_id_is_echoed_when_safe_and_made_when_not(app):
+    client = app.test_client()
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    made = client.get("/healthz", headers={"X-Request-ID": "has spaces; and <b>markup</b>"})
+    assert made.headers["X-Request-ID"] != "has spaces; and <b>markup</b>"
+    assert len(made.headers["X-Request-ID"]) == 32
+    assert logs.request_id.get() is None  # reset after the request
+
+
+def test_unexpected_errors_log_the_type_and_request_id_never_the_text(app, captured):
+    def boom():
+        raise ValueError(REPORT)  # an exception whose message quotes the report
+
+    app.add_url_rule("/boom", view_func=boom)
+    response = app.test_client().get("/boom", headers={"X-Request-ID": "req-7"})
+    assert response.status_code == 500
+    assert NAME not in response.get_data(as_text=True)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    error = next(line for line in lines if line["event"] == "unhandled error")
+    assert error["request_id"] == "req-7"
+    assert error["exception"] == "ValueError"
+    assert NAME not in captured.getvalue()
+    assert "1950-02-03" not in captured.getvalue()

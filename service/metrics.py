@@ -30,6 +30,7 @@ FHIR_SECONDS = Histogram(
 HOLDS = Counter(
     "radplain_holds_total", "Release holds placed, by legal basis", ["basis"], registry=REGISTRY
 )
+ERRORS = Counter("radplain_errors_total", "Errors, by exception type", ["type"], registry=REGISTRY)
 HTTP = Counter(
     "radplain_http_requests_total",
     "HTTP requests, by route and status",

@@ -133,6 +133,7 @@ class Pipeline:
                 "not_explainable",
             )
             outcome = "not_explainable"
+            metrics.ERRORS.labels(type(exc).__name__).inc()
         metrics.REPORTS.labels(outcome).inc()
         return outcome
 

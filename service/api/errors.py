@@ -7,19 +7,22 @@ import logging
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from .. import metrics
 from ..errors import RadplainError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str) -> Response:
+def problem(status: int, title: str, detail: str, **extensions) -> Response:
+    """An RFC 7807 body; ``extensions`` are extra members the RFC allows (section 3.2)."""
     body = {
         "type": "about:blank",
         "title": title,
         "status": status,
         "detail": detail,
         "instance": request.path,
+        **extensions,
     }
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
@@ -27,6 +30,7 @@ def problem(status: int, title: str, detail: str) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RadplainError)
     def _radplain(exc: RadplainError):
+        metrics.ERRORS.labels(type(exc).__name__).inc()
         return problem(exc.status, exc.title, str(exc))
 
     @app.errorhandler(HTTPException)
@@ -41,6 +45,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a stack trace, never report text, in the response
+        metrics.ERRORS.labels(type(exc).__name__).inc()
         log.exception("unhandled error", extra={"path": request.path})
         return problem(
             500, "Internal Server Error", "an unexpected error occurred; it has been logged"

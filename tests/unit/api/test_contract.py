@@ -1,11 +1,12 @@
 """Every request and response of the service, checked against openapi/openapi.yaml."""
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
 import yaml
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -14,7 +15,9 @@ from service import config
 from service.api import create_app
 
 SPEC = OpenAPI.from_dict(
-    yaml.safe_load((Path(__file__).parents[3] / "openapi/openapi.yaml").read_text())
+    yaml.safe_load((Path(__file__).parents[3] / "openapi/openapi.yaml").read_text()),
+    # openapi-core parses application/json only; problems are checked like everything else
+    config=Config(extra_media_type_deserializers={"application/problem+json": json.loads}),
 )
 
 
@@ -24,18 +27,33 @@ def client(explainer):
     return app.test_client()
 
 
-def _checked(client, method, path, **kw):
+def _checked(client, method, path, *, valid_request=True, **kw):
     """Call the app, then check the request and the response against the contract (the
-    request is rebuilt for the check: the app has already read its body)."""
+    request is rebuilt for the check: the app has already read its body). Bad requests
+    are sent on purpose with ``valid_request=False``: only their answer is checked."""
     response = getattr(client, method)(path, **kw)
     request = Request(EnvironBuilder(path=path, method=method.upper(), **kw).get_environ())
-    SPEC.validate_request(WerkzeugOpenAPIRequest(request))
+    if valid_request:
+        SPEC.validate_request(WerkzeugOpenAPIRequest(request))
     SPEC.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
     return response
 
 
 def test_healthz(client):
     assert _checked(client, "get", "/healthz").json == {"status": "ok"}
+
+
+def test_readyz_ready_and_not_ready_match_the_contract(explainer, tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    ready = create_app(config.load({"DATABASE_URL": db}), explainer=explainer).test_client()
+    body = _checked(ready, "get", "/readyz").json
+    assert body == {"status": "ready", "checks": {"database": "ok", "fhir": "not configured"}}
+    # nothing listens on port 1: the FHIR check fails and the problem says what to fix
+    down = config.load({"DATABASE_URL": db, "RADPLAIN_FHIR_BASE": "http://127.0.0.1:1/fhir"})
+    response = _checked(create_app(down, explainer=explainer).test_client(), "get", "/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"] == "ok"
+    assert "check RADPLAIN_FHIR_BASE" in response.json["detail"]
 
 
 def test_metrics_matches_the_contract(client):
@@ -99,7 +117,7 @@ def test_explain_fhir_report_in_spanish(client):
     ],
 )
 def test_bad_input_is_problem_json_that_says_what_to_fix(client, kwargs, status, detail):
-    res = client.post("/v1/explain", **kwargs)
+    res = _checked(client, "post", "/v1/explain", valid_request=False, **kwargs)
     assert res.status_code == status and res.mimetype == "application/problem+json"
     assert detail in res.json["detail"] and res.json["status"] == status
 

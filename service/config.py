@@ -43,6 +43,13 @@ class _SettingsSchema(Schema):
     RADPLAIN_HOLD_FOR_CLINICIAN_REVIEW = fields.Boolean(load_default=False)
     RADPLAIN_NOTIFY_HEADER = fields.String(load_default="Authorization")
     RADPLAIN_NOTIFY_SECRET = fields.String(load_default=None)
+    # bearer tokens for the stored-PHI endpoints (the hospital's authorization server)
+    RADPLAIN_AUTH_ISSUER = fields.String(load_default=None)
+    RADPLAIN_AUTH_AUDIENCE = fields.String(load_default=None)
+    RADPLAIN_AUTH_JWKS_URL = fields.Url(
+        require_tld=False, schemes={"https", "http"}, load_default=None
+    )
+    RADPLAIN_AUTH_PUBLIC_KEY_FILE = fields.String(load_default=None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,10 @@ class Settings:
     hold_for_clinician_review: bool
     notify_header: str
     notify_secret: str | None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_jwks_url: str | None = None
+    auth_public_key_file: str | None = None
 
     @property
     def smart_enabled(self) -> bool:
@@ -102,7 +113,19 @@ def load(env: dict[str, str] | None = None) -> Settings:
         hold_for_clinician_review=data["RADPLAIN_HOLD_FOR_CLINICIAN_REVIEW"],
         notify_header=data["RADPLAIN_NOTIFY_HEADER"],
         notify_secret=data["RADPLAIN_NOTIFY_SECRET"],
+        auth_issuer=data["RADPLAIN_AUTH_ISSUER"],
+        auth_audience=data["RADPLAIN_AUTH_AUDIENCE"],
+        auth_jwks_url=data["RADPLAIN_AUTH_JWKS_URL"],
+        auth_public_key_file=data["RADPLAIN_AUTH_PUBLIC_KEY_FILE"],
     )
+    if settings.auth_issuer and not (
+        settings.auth_audience and (settings.auth_jwks_url or settings.auth_public_key_file)
+    ):
+        raise ConfigError(
+            "RADPLAIN_AUTH_ISSUER is set, so RADPLAIN_AUTH_AUDIENCE (this service's id in the "
+            "tokens' aud) and RADPLAIN_AUTH_JWKS_URL or RADPLAIN_AUTH_PUBLIC_KEY_FILE are "
+            "required too"
+        )
     if settings.smart_enabled and not (settings.smart_key_file and settings.smart_kid):
         raise ConfigError(
             "RADPLAIN_SMART_CLIENT_ID is set, so RADPLAIN_SMART_KEY_FILE (the PEM private "

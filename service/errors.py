@@ -45,3 +45,19 @@ class MappingError(ConfigError):
     """A file in mappings/ does not match its schema, or clashes with another entry."""
 
     title = "Mapping data error"
+
+
+class Unauthorized(RadplainError):
+    """No usable bearer token: missing, expired, forged, or meant for another service."""
+
+    status = 401
+    exit_code = 2
+    title = "Unauthorized"
+
+
+class Forbidden(RadplainError):
+    """A valid token that may not do this (scope, or another patient's record)."""
+
+    status = 403
+    exit_code = 2
+    title = "Forbidden"

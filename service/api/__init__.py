@@ -11,9 +11,12 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Settings
+from ..errors import ConfigError
+from .auth import Verifier
 from .errors import register_error_handlers
 from .explain import bp as explain_bp
 from .health import bp as health_bp
+from .holds import bp as holds_bp
 from .observe import install as install_observability
 
 MAX_REQUEST_BYTES = 5 * 1024 * 1024  # a report is a few kB; larger bodies are refused (413)
@@ -29,8 +32,31 @@ def create_app(settings: Settings, explainer=None) -> Flask:
 
         explainer = Explainer(mappings.default())
     app.extensions["radplain.explainer"] = explainer
+    app.extensions["radplain.verifier"] = _verifier(settings)
     register_error_handlers(app)
     install_observability(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(explain_bp)
+    app.register_blueprint(holds_bp)
     return app
+
+
+def _verifier(settings: Settings) -> Verifier | None:
+    if not settings.auth_issuer:
+        return None  # stored-PHI routes then refuse every request, saying what to configure
+    key = None
+    if settings.auth_public_key_file:
+        try:
+            with open(settings.auth_public_key_file, encoding="utf-8") as f:
+                key = f.read()
+        except OSError as exc:
+            raise ConfigError(
+                f"RADPLAIN_AUTH_PUBLIC_KEY_FILE={settings.auth_public_key_file}: cannot read "
+                f"it ({exc.strerror})"
+            ) from exc
+    return Verifier(
+        settings.auth_issuer,
+        settings.auth_audience,
+        jwks_url=settings.auth_jwks_url,
+        public_key=key,
+    )

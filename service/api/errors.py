@@ -8,7 +8,7 @@ from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
-from ..errors import RadplainError
+from ..errors import RadplainError, Unauthorized
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -31,7 +31,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RadplainError)
     def _radplain(exc: RadplainError):
         metrics.ERRORS.labels(type(exc).__name__).inc()
-        return problem(exc.status, exc.title, str(exc))
+        response = problem(exc.status, exc.title, str(exc))
+        if isinstance(exc, Unauthorized):  # RFC 6750 section 3
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

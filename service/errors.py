@@ -61,3 +61,9 @@ class Forbidden(RadplainError):
     status = 403
     exit_code = 2
     title = "Forbidden"
+
+
+class NotFound(RadplainError):
+    status = 404
+    exit_code = 2
+    title = "Not Found"

@@ -145,12 +145,14 @@ class Pipeline:
         if status in NOT_YET:
             outcome = "skipped_not_final"
         elif status in RETRACTED:
+            self.store.withdraw_explanations(rid)
             outcome = "withdrawn" if self._withdraw(rid, keep=None) else "nothing_to_withdraw"
         elif status in RELEASABLE:
             comm_id, created = self._write(report)
             # one current explanation per report: a later version (amended, or a final
             # report the EHR updated) withdraws the earlier versions' Communications
             if status in REVISIONS or version != "1":
+                self.store.withdraw_explanations(rid, keep_version=version)
                 self._withdraw(rid, keep=f"{rid}-v{version}-")
             self.store.record(
                 rid, version, status, "written" if created else "already_written", comm_id
@@ -210,6 +212,13 @@ class Pipeline:
                 )
             if d.audience.kind == "patient":
                 patient_id = comm_id
+        self.store.save_explanation(
+            report["id"],
+            writeback.version_of(report),
+            (report.get("subject") or {}).get("reference"),
+            doc,
+            [(d.audience.reference, d.action, d.basis) for d in decisions],
+        )
         return patient_id, created_any
 
     def _context(self, report: dict, doc: dict, now: datetime) -> ReleaseContext:

@@ -48,3 +48,39 @@ def assertion_items():
 
 def fhir_example(name: str) -> dict:
     return json.loads((DATA / "fhir" / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory):
+    """A stand-in for the hospital's authorization server: signs RS256 access tokens."""
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path_factory.mktemp("issuer") / "issuer.pem"
+    pem.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+    class Issuer:
+        url, audience = "https://auth.hospital.example", "radplain"
+        env = {
+            "RADPLAIN_AUTH_ISSUER": url,
+            "RADPLAIN_AUTH_AUDIENCE": audience,
+            "RADPLAIN_AUTH_PUBLIC_KEY_FILE": str(pem),
+        }
+
+        def token(self, **claims) -> str:
+            now = int(time.time())
+            body = {"iss": self.url, "aud": self.audience, "sub": "t", "exp": now + 300, **claims}
+            return jwt.encode(body, key, algorithm="RS256")
+
+        def headers(self, **claims) -> dict:
+            return {"Authorization": f"Bearer {self.token(**claims)}"}
+
+    return Issuer()

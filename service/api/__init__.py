@@ -18,6 +18,7 @@ from .explain import bp as explain_bp
 from .health import bp as health_bp
 from .holds import bp as holds_bp
 from .observe import install as install_observability
+from .reports import bp as reports_bp
 
 MAX_REQUEST_BYTES = 5 * 1024 * 1024  # a report is a few kB; larger bodies are refused (413)
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, explainer=None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(explain_bp)
     app.register_blueprint(holds_bp)
+    app.register_blueprint(reports_bp)
     return app
 
 

@@ -38,6 +38,13 @@ class Principal:
     patient: str | None  # the patient a patient/ token is confined to
     fhir_user: str | None  # e.g. Practitioner/123, for user/ tokens
 
+    @property
+    def staff(self) -> bool:
+        """An integration or a clinician: not confined to one patient's records."""
+        return not self.patient and (
+            self.may("Communication", "read", "system") or self.may("Communication", "read", "user")
+        )
+
     def may(self, resource: str, action: str, context: str | None = None) -> bool:
         letter = _ACTION[action]
         return any(

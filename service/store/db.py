@@ -1,4 +1,5 @@
-"""What the pipeline remembers between runs: the sync watermark and each processed version.
+"""What the pipeline remembers between runs: the sync watermark, each processed version,
+its explanation and who it was released to.
 
 SQLAlchemy Core, so the same statements run on SQLite (the embedded default) and on
 PostgreSQL. Schema migrations (Alembic) come with the HTTP service issue; until then the
@@ -7,10 +8,21 @@ tables are created if missing.
 
 from __future__ import annotations
 
+import json
 from contextlib import suppress
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, event, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +46,28 @@ processed = Table(
     Column("outcome", String(32), nullable=False),  # written | skipped_not_final | withdrawn | ...
     Column("communication_id", String(128)),
     Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+explanations = Table(
+    "explanation",
+    metadata,
+    Column("report_id", String(128), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("subject", String(256)),  # Patient/x: whose record this is
+    Column("document", Text, nullable=False),  # the Explanation JSON
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True)),  # a later version or entered-in-error
+)
+
+decisions = Table(
+    "release_decision",
+    metadata,
+    Column("report_id", String(128), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("audience", String(256), primary_key=True),  # Patient/x or RelatedPerson/y
+    Column("action", String(16), nullable=False),  # release | hold | withhold | retract
+    Column("basis", String(64), nullable=False),
 )
 
 
@@ -242,3 +276,76 @@ class Store:
     def outcomes(self) -> list[dict]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(processed))]
+
+    # -- explanations and who may read them ----------------------------------------------
+    def save_explanation(
+        self, report_id: str, version: str, subject: str | None, doc: dict, made: list[tuple]
+    ) -> None:
+        """Store a version's explanation and its per-audience decisions (audience, action,
+        basis) together; a second worker saving the same version changes nothing."""
+        with suppress(IntegrityError), self.engine.begin() as conn:
+            conn.execute(
+                explanations.insert().values(
+                    report_id=report_id,
+                    version=version,
+                    subject=subject,
+                    document=json.dumps(doc),
+                    created_at=datetime.now(UTC),
+                )
+            )
+            for audience, action, basis in made:
+                conn.execute(
+                    decisions.insert().values(
+                        report_id=report_id,
+                        version=version,
+                        audience=audience,
+                        action=action,
+                        basis=basis,
+                    )
+                )
+
+    def withdraw_explanations(self, report_id: str, keep_version: str | None = None) -> None:
+        query = explanations.update().where(
+            explanations.c.report_id == report_id, explanations.c.withdrawn_at.is_(None)
+        )
+        if keep_version is not None:
+            query = query.where(explanations.c.version != keep_version)
+        with self.engine.begin() as conn:
+            conn.execute(query.values(withdrawn_at=datetime.now(UTC)))
+
+    def current_explanation(self, report_id: str) -> dict | None:
+        """The newest explanation of the report that has not been withdrawn."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(explanations)
+                .where(explanations.c.report_id == report_id, explanations.c.withdrawn_at.is_(None))
+                .order_by(explanations.c.created_at.desc())
+            ).first()
+        if row is None:
+            return None
+        found = dict(row._mapping)
+        found["document"] = json.loads(found["document"])
+        return found
+
+    def released_to(self, report_id: str, version: str, audience: str) -> bool:
+        """Released to this audience: at once, or by a hold that has since been lifted."""
+        with self.engine.connect() as conn:
+            action = conn.execute(
+                select(decisions.c.action).where(
+                    decisions.c.report_id == report_id,
+                    decisions.c.version == version,
+                    decisions.c.audience == audience,
+                )
+            ).scalar()
+            if action == "release":
+                return True
+            if action != "hold":
+                return False
+            lifted = conn.execute(
+                select(holds.c.released_at).where(
+                    holds.c.report_id == report_id,
+                    holds.c.version == version,
+                    holds.c.audience == audience,
+                )
+            ).scalar()
+        return lifted is not None

@@ -28,7 +28,8 @@ PUBLIC_PEM = KEY.public_key().public_bytes(
 )
 
 # every route that reads or changes stored PHI; a new one must be added here
-PHI_ROUTES = [("get", "/v1/holds")]
+HOLDS, EXPLANATION = "/v1/holds", "/v1/reports/r1/explanation"  # r1: patient A's report
+PHI_ROUTES = [("get", HOLDS), ("get", EXPLANATION)]
 
 
 def token(key=KEY, *, exp=300, aud=AUDIENCE, iss=ISSUER, kid="k1", **claims) -> str:
@@ -60,7 +61,9 @@ TOKENS = {
     ),
     "no useful scope": (token(scope="openid profile"), 403),
     "write-only scope": (token(scope="system/Communication.write"), 403),
-    "patient token": (token(scope="patient/*.read", patient="A"), 403),
+    # patients: never the holds list; their own released explanation, nobody else's
+    "patient A token": (token(scope="patient/*.read", patient="A"), {HOLDS: 403, EXPLANATION: 200}),
+    "patient B token": (token(scope="patient/*.read", patient="B"), {HOLDS: 403, EXPLANATION: 404}),
     "system token (v1)": (token(scope="system/Communication.read"), 200),
     "system token (v2)": (token(scope="system/Communication.rs"), 200),
     "clinician token": (token(scope="user/*.read", fhirUser="Practitioner/9"), 200),
@@ -72,7 +75,11 @@ def client(explainer, tmp_path_factory):
     folder = tmp_path_factory.mktemp("auth")
     (folder / "issuer.pem").write_bytes(PUBLIC_PEM)
     db = f"sqlite:///{folder / 'store.sqlite3'}"
-    Store(db).add_hold(
+    store = Store(db)
+    store.save_explanation(
+        "r1", "1", "Patient/A", {"summary": "s"}, [("Patient/A", "release", "cures_act")]
+    )
+    store.add_hold(
         "k",
         "c1",
         "r1",
@@ -97,14 +104,17 @@ def client(explainer, tmp_path_factory):
 @pytest.mark.parametrize("kind", list(TOKENS))
 def test_auth_matrix(client, method, path, kind):
     value, expected = TOKENS[kind]
+    expected = expected[path] if isinstance(expected, dict) else expected
     headers = {"Authorization": f"Bearer {value}"} if value else {}
     response = getattr(client, method)(path, headers=headers)
     assert response.status_code == expected, response.get_data(as_text=True)
     if expected == 401:
         assert response.mimetype == "application/problem+json"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    if expected == 200:
+    if expected == 200 and path == HOLDS:
         assert response.json["holds"][0]["audience"] == "Patient/A"
+    if expected == 200 and path == EXPLANATION:
+        assert response.json == {"summary": "s"}
 
 
 def test_errors_say_what_to_fix(client):

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_unknown_route_is_problem_json(client):
 
 def test_every_route_is_in_the_contract(client):
     routes = {
-        (r.rule, m)
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule), m)  # Flask <x> is OpenAPI {x}
         for r in client.application.url_map.iter_rules()
         for m in r.methods
         if m not in ("HEAD", "OPTIONS") and r.endpoint != "static"
@@ -137,3 +138,26 @@ def test_every_route_is_in_the_contract(client):
     spec = yaml.safe_load((Path(__file__).parents[3] / "openapi/openapi.yaml").read_text())["paths"]
     documented = {(path, method.upper()) for path, ops in spec.items() for method in ops}
     assert routes == documented
+
+
+def test_stored_explanation_and_holds_match_the_contract(explainer, tmp_path, issuer, corpus):
+    from service.annotate.source_text import from_plain
+    from service.store.db import Store
+
+    db = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    doc = explainer.explain(from_plain(corpus[0]["text"]))
+    store = Store(db)
+    store.save_explanation("r1", "1", "Patient/A", doc, [("Patient/A", "hold", "state_delay")])
+    store.add_hold("k", "c1", "r1", "1", "Patient/A", "state_delay", None, "clinician review")
+    client = create_app(config.load({"DATABASE_URL": db, **issuer.env}), explainer).test_client()
+    system = issuer.headers(scope="system/Communication.read")
+    got = _checked(client, "get", "/v1/reports/r1/explanation", headers=system)
+    assert got.json == doc
+    html = _checked(client, "get", "/v1/reports/r1/explanation?format=html", headers=system)
+    assert html.mimetype == "text/html"
+    assert _checked(client, "get", "/v1/holds", headers=system).json["holds"][0]["basis"] == (
+        "state_delay"
+    )
+    held = issuer.headers(scope="patient/Communication.read", patient="A")
+    assert _checked(client, "get", "/v1/reports/r1/explanation", headers=held).status_code == 404
+    assert _checked(client, "get", "/v1/holds", valid_request=False).status_code == 401

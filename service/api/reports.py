@@ -1,0 +1,46 @@
+"""GET /v1/reports/{id}/explanation: the stored explanation of a report, JSON or HTML.
+
+Integrations and clinicians (``system/``, ``user/`` tokens) read any current explanation.
+A patient token reads only explanations of its own ``patient`` and only once released to
+that patient — at once, or when its hold is lifted. Anything else is a 404 that does not
+say whether the report exists, so a token cannot probe for other patients' reports.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from ..errors import NotFound
+from ..render import render_html
+from .auth import requires
+from .storage import store
+
+bp = Blueprint("reports", __name__)
+
+
+@bp.get("/v1/reports/<report_id>/explanation")
+@requires("Communication", "read")
+def explanation(report_id: str):
+    found = store().current_explanation(report_id)
+    if found is None or not _may_read(found):
+        raise NotFound(f"no explanation of DiagnosticReport/{report_id} that this token may read")
+    wanted = request.args.get("format") or request.accept_mimetypes.best_match(
+        ["application/json", "text/html"], default="application/json"
+    )
+    if wanted in ("html", "text/html"):
+        return Response(render_html(found["document"]), mimetype="text/html")
+    return jsonify(found["document"])
+
+
+def _may_read(found: dict) -> bool:
+    principal = g.principal
+    if principal.staff:
+        return True
+    if not principal.patient:
+        return False
+    own = f"Patient/{principal.patient}"
+    return (
+        principal.may("Communication", "read", "patient")
+        and found["subject"] == own
+        and store().released_to(found["report_id"], found["version"], own)
+    )

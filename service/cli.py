@@ -103,28 +103,11 @@ def cmd_assertions(args) -> int:
 
 
 def _pipeline(fhir_base: str | None = None):
-    """The pipeline the settings describe; the release policy is checked here, at startup."""
     from . import config
-    from .fhir.connection import connect
     from .pipeline import Pipeline
-    from .release.decide import Policy
-    from .store.db import Store
 
     settings = config.load()
-    explainer = _explainer()
-    policy = Policy.from_mappings(
-        explainer.m, hold_for_clinician_review=settings.hold_for_clinician_review
-    )
-    pipeline = Pipeline(
-        connect(settings, fhir_base),
-        explainer,
-        Store(settings.database_url),
-        page_size=settings.page_size,
-        workers=settings.sync_workers,
-        policy=policy,
-        state=settings.release_state,
-    )
-    return settings, pipeline
+    return settings, Pipeline.from_settings(settings, _explainer(), fhir_base=fhir_base)
 
 
 def cmd_sync(args) -> int:

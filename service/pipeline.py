@@ -84,6 +84,25 @@ class Pipeline:
         self._lookups: dict | None = None  # proxies and consents, remembered during one sync
         self.clock = clock
 
+    @classmethod
+    def from_settings(
+        cls, settings, explainer: Explainer, store: Store | None = None, fhir_base=None
+    ) -> Pipeline:
+        """The pipeline the settings describe; the release policy is checked here, at startup."""
+        from .fhir.connection import connect
+
+        return cls(
+            connect(settings, fhir_base),
+            explainer,
+            store or Store(settings.database_url),
+            page_size=settings.page_size,
+            workers=settings.sync_workers,
+            policy=Policy.from_mappings(
+                explainer.m, hold_for_clinician_review=settings.hold_for_clinician_review
+            ),
+            state=settings.release_state,
+        )
+
     # 1. pull ---------------------------------------------------------------------------
     def sync(self) -> SyncResult:
         result = SyncResult()
@@ -102,7 +121,7 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             for batch in _batches(self.client.search("DiagnosticReport", params), self.page_size):
                 for report, outcome in zip(
-                    batch, pool.map(self._process_safely, batch), strict=True
+                    batch, pool.map(self.process_safely, batch), strict=True
                 ):
                     result.seen += 1
                     _count(result, outcome)
@@ -117,7 +136,7 @@ class Pipeline:
             self.store.set_watermark(base, newest)
         return result
 
-    def _process_safely(self, report: dict) -> str:
+    def process_safely(self, report: dict) -> str:
         try:
             outcome = self.process(report)
         except BadInput as exc:  # a report we cannot read is recorded, never retried forever

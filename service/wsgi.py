@@ -6,7 +6,8 @@ the server at startup with the same one-line message the command line gives.
 
 from __future__ import annotations
 
-from . import config
+from . import config, logs
 from .api import create_app
 
+logs.configure()  # JSON lines with request ids; never report text
 app = create_app(config.load())

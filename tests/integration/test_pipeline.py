@@ -288,7 +288,8 @@ def test_logs_of_a_sync_carry_no_phi(fresh_fhir, explainer, tmp_path):
     handler.setFormatter(logs.JsonFormatter())
     root = logging.getLogger()
     root.addHandler(handler)
-    level, root.level = root.level, logging.DEBUG
+    level = root.level
+    root.setLevel(logging.DEBUG)  # setLevel, not assignment: it clears the level cache
     try:
         result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
     finally:
@@ -298,6 +299,6 @@ def test_logs_of_a_sync_carry_no_phi(fresh_fhir, explainer, tmp_path):
     assert result.written == 2 and len(result.failed) == 1
     lines = stream.getvalue().splitlines()
     assert any(json.loads(line)["event"] == "report not explainable" for line in lines)
-    assert any(json.loads(line)["event"] == "fhir retry" for line in lines)
+    assert any(json.loads(line)["event"] == "fhir retry" for line in lines), lines
     for secret in secrets:
         assert secret not in stream.getvalue()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 
 from gunicorn import glogging
 
@@ -45,6 +47,28 @@ keepalive = 75
 # Heartbeat files on tmpfs: a worker blocked on a disk-backed /tmp looks dead to the
 # arbiter. /dev/shm is a tmpfs in every container (and writable with a read-only root).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# /metrics must count every worker's requests, not whichever worker answered the scrape:
+# prometheus-client's multiprocess mode keeps each worker's values in files in this
+# directory (set here, in the master, so every worker inherits it) and adds them up.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(worker_tmp_dir or tempfile.gettempdir(), f"radplain-metrics-{os.getpid()}"),
+)
+
+
+def on_starting(server):
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)  # values from an earlier run would be added in
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 # gunicorn >= 25.1 opens a control socket under $HOME; the container has no writable home
 # and nothing uses it (older versions ignore this unknown name)
 control_socket_disable = True

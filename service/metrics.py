@@ -1,11 +1,16 @@
 """Prometheus metrics: what an operator needs to see that reports flow and nothing is stuck.
 
-Names follow Prometheus conventions; labels never carry identifiers or PHI.
+Names follow Prometheus conventions; labels never carry identifiers or PHI. Under gunicorn
+each worker is its own process with its own counters, so a scrape that reached one worker
+would see a fraction of the traffic: gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR, the
+client then keeps values in files there, and ``exposition`` adds up every worker's.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -40,4 +45,8 @@ HTTP = Counter(
 
 
 def exposition() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return generate_latest(merged)
     return generate_latest(REGISTRY)

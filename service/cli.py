@@ -126,6 +126,25 @@ def cmd_sync(args) -> int:
         time.sleep(settings.sync_interval)
 
 
+def cmd_worker(args) -> int:
+    """A replica sharing the sync work with others through the database."""
+    import os
+    import signal
+    import socket
+
+    from .worker import Worker
+
+    settings, pipeline = _pipeline(args.fhir_base)
+    name = args.name or f"{socket.gethostname()}-{os.getpid()}"
+    worker = Worker(pipeline, name)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # finish the report in hand, give back the rest
+        signal.signal(sig, lambda *_: worker.stop.set())
+    outcomes = worker.run(settings.sync_interval, until_idle=args.until_idle)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "nothing to do"
+    print(f"worker {name}: {sum(outcomes.values())} processed ({summary})")
+    return 0
+
+
 def cmd_release_due(args) -> int:
     _, pipeline = _pipeline(args.fhir_base)
     print(f"release-due: {pipeline.release_due()} held Communications released")
@@ -230,6 +249,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--ndjson", required=True, help="folder of .ndjson files")
     b.add_argument("--out", required=True, help="folder for Communication.ndjson and errors.ndjson")
     b.set_defaults(func=cmd_backfill)
+
+    w = sub.add_parser(
+        "worker", help="share sync work with other replicas through the database (PostgreSQL)"
+    )
+    w.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")
+    w.add_argument("--name", help="this replica's name in claims (default: host-pid)")
+    w.add_argument("--until-idle", action="store_true", help="exit when no work is left")
+    w.set_defaults(func=cmd_worker)
 
     r = sub.add_parser("release-due", help="re-decide open holds and release those that are due")
     r.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")

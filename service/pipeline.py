@@ -104,22 +104,26 @@ class Pipeline:
         )
 
     # 1. pull ---------------------------------------------------------------------------
-    def sync(self) -> SyncResult:
-        result = SyncResult()
-        base = self.client.base
-        watermark = self.store.watermark(base)
+    def changed_reports(self):
+        """Radiology reports updated since the stored watermark, oldest first, paged."""
         params = {
             "category": RADIOLOGY_CATEGORIES,
             "_sort": "_lastUpdated",
             "_count": str(self.page_size),
         }
+        watermark = self.store.watermark(self.client.base)
         if watermark:
             # "ge", not "gt": two reports can share a timestamp; processed versions are skipped
             params["_lastUpdated"] = f"ge{watermark}"
-        newest = watermark
+        return self.client.search("DiagnosticReport", params)
+
+    def sync(self) -> SyncResult:
+        result = SyncResult()
+        base = self.client.base
+        watermark = newest = self.store.watermark(base)
         self._lookups = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for batch in _batches(self.client.search("DiagnosticReport", params), self.page_size):
+            for batch in _batches(self.changed_reports(), self.page_size):
                 for report, outcome in zip(
                     batch, pool.map(self.process_safely, batch), strict=True
                 ):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -19,8 +19,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     event,
+    func,
+    or_,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -70,6 +73,18 @@ decisions = Table(
     Column("audience", String(256), primary_key=True),  # Patient/x or RelatedPerson/y
     Column("action", String(16), nullable=False),  # release | hold | withhold | retract
     Column("basis", String(64), nullable=False),
+)
+
+
+work = Table(
+    "work_item",
+    metadata,
+    Column("report_id", String(128), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),  # pending | claimed | done
+    Column("claimed_by", String(128)),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("enqueued_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -351,3 +366,64 @@ class Store:
                 )
             ).scalar()
         return lifted is not None
+
+    # -- the work queue shared by worker replicas -----------------------------------------
+    def enqueue(self, items: list[tuple[str, str]]) -> int:
+        added, now = 0, datetime.now(UTC)
+        for report_id, version in items:
+            with suppress(IntegrityError), self.engine.begin() as conn:
+                conn.execute(
+                    work.insert().values(
+                        report_id=report_id, version=version, state="pending", enqueued_at=now
+                    )
+                )
+                added += 1
+        return added
+
+    def claim(self, worker: str, limit: int, lease: timedelta) -> list[tuple[str, str]]:
+        """Claim up to ``limit`` items: pending ones, or ones whose claimant has been silent
+        longer than ``lease`` (it died). On PostgreSQL, rows another worker is claiming are
+        skipped (FOR UPDATE SKIP LOCKED), so replicas never wait on or take the same item."""
+        now = datetime.now(UTC)
+        claimable = or_(
+            work.c.state == "pending",
+            and_(work.c.state == "claimed", work.c.claimed_at < now - lease),
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(work.c.report_id, work.c.version)
+                .where(claimable)
+                .order_by(work.c.enqueued_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for report_id, version in rows:
+                conn.execute(
+                    work.update()
+                    .where(work.c.report_id == report_id, work.c.version == version)
+                    .values(state="claimed", claimed_by=worker, claimed_at=now)
+                )
+        return [(r, v) for r, v in rows]
+
+    def finish(self, report_id: str, version: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                work.update()
+                .where(work.c.report_id == report_id, work.c.version == version)
+                .values(state="done")
+            )
+
+    def unclaim(self, worker: str) -> int:
+        """Give back what this worker claimed and did not finish (graceful shutdown)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                work.update()
+                .where(work.c.state == "claimed", work.c.claimed_by == worker)
+                .values(state="pending", claimed_by=None, claimed_at=None)
+            ).rowcount
+
+    def pending_work(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(work).where(work.c.state != "done")
+            ).scalar()

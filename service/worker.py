@@ -1,0 +1,109 @@
+"""``radplain worker``: any number of replicas share the sync work through the database.
+
+Each pass, one replica at a time (a PostgreSQL advisory lock; SQLite has one process)
+searches the EHR for changed radiology reports and enqueues each (report, version); then
+every replica claims batches with FOR UPDATE SKIP LOCKED and processes them with the
+same pipeline as ``radplain sync``. Exactly once holds twice over: a claimed item is no
+one else's, and the write itself is a conditional create keyed by report version.
+A replica that dies leaves its claims to expire after ``lease``; one that is told to stop
+(SIGTERM) finishes the report in hand and gives the rest back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from . import metrics
+from .fhir import writeback
+from .fhir.client import FhirNotFound
+from .pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+_DISCOVERY_LOCK = 0x7261_6471
+
+
+class Worker:
+    def __init__(
+        self, pipeline: Pipeline, name: str, *, batch: int = 10, lease=timedelta(minutes=5)
+    ):
+        self.pipeline, self.store, self.name = pipeline, pipeline.store, name
+        self.batch, self.lease = batch, lease
+        self.stop = threading.Event()
+        self.outcomes: Counter[str] = Counter()
+
+    def run(self, interval: float, until_idle: bool = False) -> Counter:
+        try:
+            while not self.stop.is_set():
+                found = self.discover()
+                done = self.drain()
+                # found is None while another replica is discovering: not idle yet
+                if until_idle and found == 0 and not done and not self.store.pending_work():
+                    break
+                if not found and not done:
+                    self.stop.wait(interval)
+        finally:
+            given_back = self.store.unclaim(self.name)
+            if given_back:
+                log.info("claims given back", extra={"worker": self.name, "count": given_back})
+        return self.outcomes
+
+    def discover(self) -> int | None:
+        """Enqueue changed reports, unless another replica is doing it now (then None)."""
+        with self._discovery_lock() as mine:
+            if not mine:
+                return None
+            base = self.pipeline.client.base
+            watermark = newest = self.store.watermark(base)
+            added = 0
+            for report in self.pipeline.changed_reports():
+                added += self.store.enqueue([(report["id"], writeback.version_of(report))])
+                updated = (report.get("meta") or {}).get("lastUpdated")
+                if updated and (newest is None or updated > newest):
+                    newest = updated
+            if newest and newest != watermark:
+                self.store.set_watermark(base, newest)
+            return added
+
+    def drain(self) -> int:
+        done = 0
+        while not self.stop.is_set():
+            claimed = self.store.claim(self.name, self.batch, self.lease)
+            if not claimed:
+                break
+            for report_id, version in claimed:
+                if self.stop.is_set():
+                    break  # the rest are given back by run()
+                self.outcomes[self._one(report_id)] += 1
+                self.store.finish(report_id, version)
+                done += 1
+        return done
+
+    def _one(self, report_id: str) -> str:
+        try:  # the current version: a newer one than queued is processed now, the queued later
+            report = self.pipeline.client.read("DiagnosticReport", report_id)
+        except FhirNotFound:
+            metrics.REPORTS.labels("gone").inc()
+            return "gone"
+        return self.pipeline.process_safely(report)
+
+    @contextmanager
+    def _discovery_lock(self):
+        engine = self.store.engine
+        if engine.dialect.name != "postgresql":
+            yield True
+            return
+        with engine.connect() as conn:
+            mine = conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": _DISCOVERY_LOCK}
+            ).scalar()
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _DISCOVERY_LOCK})

@@ -2,6 +2,9 @@
 
 - ``POST /v1/sync`` and ``POST /v1/reports/{id}/process`` (integrations: a ``system/``
   token that may write Communications) run the same pipeline as ``radplain sync``;
+- ``POST /v1/notifications/fhir`` is where the EHR's FHIR Subscription (rest-hook)
+  delivers; it is authenticated by the shared secret the Subscription's channel sends,
+  and the reports it names are read back from the configured FHIR server, never trusted;
 - ``POST /v1/reports/{id}/hold`` and ``.../release`` are a licensed clinician's
   preventing-harm determination (45 CFR 171.201) and its lifting; they need a ``user/``
   token whose ``fhirUser`` is a Practitioner, who is recorded as the one who decided.
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..errors import BadInput, Forbidden, NotFound
 from ..fhir.client import FhirNotFound
+from ..fhir.notifications import check_secret
+from ..pipeline import notified
 from .auth import requires
 from .wiring import pipeline
 
@@ -49,6 +54,21 @@ def process(report_id: str):
         version=(report.get("meta") or {}).get("versionId"),
         outcome=outcome,
     )
+
+
+@bp.post("/v1/notifications/fhir")
+def fhir_notification():
+    settings = current_app.extensions["radplain.settings"]
+    # before anything else: an unauthenticated caller learns nothing about our setup
+    check_secret(dict(request.headers), settings.notify_header, settings.notify_secret or "")
+    outcomes = notified(
+        pipeline(),
+        dict(request.headers),
+        request.get_data(),
+        settings.notify_header,
+        settings.notify_secret or "",
+    )
+    return jsonify(outcomes=outcomes)
 
 
 class HoldRequest(Schema):

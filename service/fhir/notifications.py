@@ -13,12 +13,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from ..errors import BadInput
-
-
-class Unauthorized(BadInput):
-    status = 401
-    title = "Unauthorized"
+from ..errors import BadInput, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -29,8 +24,13 @@ class Notification:
 
 def check_secret(headers: dict[str, str], header: str, secret: str) -> None:
     """The shared secret configured on the Subscription's channel.header must be sent back."""
+    if not secret:
+        raise Unauthorized(
+            "notifications are off: set RADPLAIN_NOTIFY_SECRET to the value the Subscription "
+            f"sends in its {header} header"
+        )
     got = {k.lower(): v for k, v in headers.items()}.get(header.lower(), "")
-    if not secret or not hmac.compare_digest(got.encode(), secret.encode()):
+    if not hmac.compare_digest(got.encode(), secret.encode()):
         raise Unauthorized(f"notification without the expected {header} header value")
 
 

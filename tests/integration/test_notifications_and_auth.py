@@ -6,7 +6,6 @@ import base64
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -41,23 +40,24 @@ def _communications(server):
 def test_rest_hook_notification_is_processed_by_reading_the_report_back(
     fresh_fhir, explainer, tmp_path
 ):
-    pipeline = Pipeline(
-        FhirClient(fresh_fhir.base), explainer, Store(f"sqlite:///{tmp_path}/n.sqlite3")
+    """The FHIR server delivers a rest-hook to the real service over HTTP."""
+    from werkzeug.serving import make_server
+
+    from service import config
+    from service.api import create_app
+
+    settings = config.load(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/n.sqlite3",
+            "RADPLAIN_FHIR_BASE": fresh_fhir.base,
+            "RADPLAIN_NOTIFY_SECRET": SECRET,
+        }
     )
+    app = create_app(settings, explainer)
     outcomes: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            outcomes.append(notified(pipeline, dict(self.headers), body, "Authorization", SECRET))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):  # keep test output quiet
-            pass
-
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    app.after_request(lambda r: outcomes.append(r.get_json()) or r)
+    service = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
     try:
         subscription = {
             "resourceType": "Subscription",
@@ -66,7 +66,7 @@ def test_rest_hook_notification_is_processed_by_reading_the_report_back(
             "criteria": "DiagnosticReport?status=final",
             "channel": {
                 "type": "rest-hook",
-                "endpoint": f"http://127.0.0.1:{hook.server_port}/notify",
+                "endpoint": f"http://127.0.0.1:{service.server_port}/v1/notifications/fhir",
                 "payload": "application/fhir+json",
                 "header": [f"Authorization: {SECRET}"],
             },
@@ -81,11 +81,24 @@ def test_rest_hook_notification_is_processed_by_reading_the_report_back(
         while not outcomes and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        hook.shutdown()
-    assert outcomes and list(outcomes[0].values()) == ["written"]
+        service.shutdown()
+    assert outcomes and list(outcomes[0]["outcomes"].values()) == ["written"]
     [comm] = _communications(fresh_fhir)
     text = comm["payload"][0]["contentString"]
     assert "no sign of" in text.lower()
+
+
+def test_the_notification_route_refuses_a_wrong_or_unconfigured_secret(explainer, tmp_path):
+    from service import config
+    from service.api import create_app
+
+    db = f"sqlite:///{tmp_path}/n.sqlite3"
+    on = create_app(config.load({"DATABASE_URL": db, "RADPLAIN_NOTIFY_SECRET": SECRET}), explainer)
+    wrong = on.test_client().post("/v1/notifications/fhir", headers={"Authorization": "guess"})
+    assert wrong.status_code == 401 and wrong.mimetype == "application/problem+json"
+    off = create_app(config.load({"DATABASE_URL": db}), explainer).test_client()
+    refused = off.post("/v1/notifications/fhir", headers={"Authorization": SECRET})
+    assert refused.status_code == 401 and "RADPLAIN_NOTIFY_SECRET" in refused.json["detail"]
 
 
 def test_notification_with_the_wrong_secret_is_refused(fresh_fhir, explainer, tmp_path):

@@ -14,6 +14,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from .actions import bp as actions_bp
 from .auth import Verifier
+from .demo import bp as demo_bp
 from .errors import register_error_handlers
 from .explain import bp as explain_bp
 from .health import bp as health_bp
@@ -25,7 +26,7 @@ MAX_REQUEST_BYTES = 5 * 1024 * 1024  # a report is a few kB; larger bodies are r
 
 
 def create_app(settings: Settings, explainer=None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the demo blueprint serves its own
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["radplain.settings"] = settings
     if explainer is None:
@@ -42,6 +43,7 @@ def create_app(settings: Settings, explainer=None) -> Flask:
     app.register_blueprint(holds_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(actions_bp)
+    app.register_blueprint(demo_bp)
     return app
 
 

@@ -205,7 +205,7 @@ def cmd_serve(args) -> int:
 
     logs.configure()
     app = create_app(config.load(), explainer=_explainer())
-    routes = "POST /v1/explain, GET /healthz, GET /metrics"
+    routes = "demo page at /, API at /v1, GET /healthz, /readyz, /metrics"
     print(f"radplain serving on http://{args.host}:{args.port} ({routes})")
     run_simple(args.host, args.port, app, threaded=True)
     return 0

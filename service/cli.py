@@ -204,10 +204,22 @@ def cmd_serve(args) -> int:
     from .api import create_app
 
     logs.configure()
-    app = create_app(config.load(), explainer=_explainer())
+    settings, explainer = config.load(), _explainer()
+    app = create_app(settings, explainer=explainer)
     routes = "demo page at /, API at /v1, GET /healthz, /readyz, /metrics"
     print(f"radplain serving on http://{args.host}:{args.port} ({routes})")
-    run_simple(args.host, args.port, app, threaded=True)
+    worker = None
+    if settings.fhir_base:  # the sync and release work, in this process (see radplain worker)
+        from .pipeline import Pipeline
+        from .worker import in_background
+
+        worker = in_background(Pipeline.from_settings(settings, explainer), settings.sync_interval)
+        print(f"syncing {settings.fhir_base} every {settings.sync_interval:g} s in the background")
+    try:
+        run_simple(args.host, args.port, app, threaded=True)
+    finally:
+        if worker:
+            worker.stop.set()
     return 0
 
 

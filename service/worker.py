@@ -37,11 +37,15 @@ class Worker:
         self.stop = threading.Event()
         self.outcomes: Counter[str] = Counter()
 
-    def run(self, interval: float, until_idle: bool = False) -> Counter:
+    def run(self, interval: float, until_idle: bool = False, release: bool = False) -> Counter:
+        """Pass after pass until stopped; with ``release``, each pass also releases the
+        holds that have come due (what the release-due CronJob does in a cluster)."""
         try:
             while not self.stop.is_set():
                 found = self.discover()
                 done = self.drain()
+                if release:
+                    self.pipeline.release_due()
                 # found is None while another replica is discovering: not idle yet
                 if until_idle and found == 0 and not done and not self.store.pending_work():
                     break
@@ -107,3 +111,17 @@ class Worker:
             finally:
                 if mine:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _DISCOVERY_LOCK})
+
+
+def in_background(pipeline: Pipeline, interval: float) -> Worker:
+    """The same work inside `radplain serve` (SQLite, one process): a daemon thread."""
+    worker = Worker(pipeline, "serve")
+
+    def loop():
+        try:
+            worker.run(interval, release=True)
+        except Exception:  # noqa: BLE001 - logged by type; the HTTP service keeps serving
+            log.exception("background work stopped")
+
+    threading.Thread(target=loop, name="radplain-work", daemon=True).start()
+    return worker

@@ -165,3 +165,39 @@ def test_radplain_sync_once_from_the_command_line(fresh_fhir, tmp_path):
         timeout=60,
     )
     assert bad.returncode == 4 and "RADPLAIN_FHIR_BASE" in bad.stderr
+
+
+def test_radplain_serve_on_sqlite_does_the_sync_work_in_process(fresh_fhir, tmp_path):
+    """One command, no worker, no CronJob: reports are explained and written back."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    report = requests.post(f"{fresh_fhir.base}/DiagnosticReport", json=_report(), timeout=10).json()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.sqlite3",
+        "RADPLAIN_FHIR_BASE": fresh_fhir.base,
+        "RADPLAIN_SYNC_INTERVAL": "1",
+    }
+    cmd = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _communications(fresh_fhir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [comm] = _communications(fresh_fhir)
+        assert comm["about"][0]["reference"] == f"DiagnosticReport/{report['id']}"
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json()["checks"] == {
+            "database": "ok",
+            "fhir": "ok",
+        }
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert "syncing" in out

@@ -84,3 +84,23 @@ def issuer(tmp_path_factory):
             return {"Authorization": f"Bearer {self.token(**claims)}"}
 
     return Issuer()
+
+
+@pytest.fixture()
+def json_logs():
+    """Every log record at DEBUG, formatted as production formats it, in a StringIO."""
+    import io
+    import logging
+
+    from service import logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.DEBUG)  # setLevel, not assignment: it clears the level cache
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)

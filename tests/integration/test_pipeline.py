@@ -258,14 +258,10 @@ def test_two_concurrent_syncs_sharing_a_postgres_store(fresh_fhir, seeded, expla
     assert len(Store(pg_url).outcomes()) == 45  # every radiology report version recorded once
 
 
-def test_logs_of_a_sync_carry_no_phi(fresh_fhir, explainer, tmp_path):
+def test_logs_of_a_sync_carry_no_phi(fresh_fhir, explainer, tmp_path, json_logs):
     """Seed reports full of names, dates of birth and MRNs (one of them unreadable, plus
     server faults), sync at DEBUG, and scan every log line for any of it."""
-    import io
     import json
-    import logging
-
-    from service import logs
 
     secrets = ["Zebulon Quartermaine", "Ottilie Vanterpool", "1949-07-13", "MRN 88231977"]
     texts = [
@@ -283,18 +279,8 @@ def test_logs_of_a_sync_carry_no_phi(fresh_fhir, explainer, tmp_path):
     _post(fresh_fhir, unreadable)
     fresh_fhir.faults(statuses=[503, 429], retry_after=0)
 
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    level = root.level
-    root.setLevel(logging.DEBUG)  # setLevel, not assignment: it clears the level cache
-    try:
-        result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
+    result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
+    stream = json_logs
 
     assert result.written == 2 and len(result.failed) == 1
     lines = stream.getvalue().splitlines()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 
 import pytest
 
@@ -20,20 +18,6 @@ REPORT = (
 @pytest.fixture()
 def app(explainer):
     return create_app(config.load({}), explainer=explainer)
-
-
-@pytest.fixture()
-def captured():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    old = root.level
-    root.setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old)
 
 
 def _sample(name, **labels):
@@ -73,7 +57,7 @@ def test_request_id_is_echoed_when_safe_and_made_when_not(app):
     assert logs.request_id.get() is None  # reset after the request
 
 
-def test_unexpected_errors_log_the_type_and_request_id_never_the_text(app, captured):
+def test_unexpected_errors_log_the_type_and_request_id_never_the_text(app, json_logs):
     def boom():
         raise ValueError(REPORT)  # an exception whose message quotes the report
 
@@ -81,9 +65,9 @@ def test_unexpected_errors_log_the_type_and_request_id_never_the_text(app, captu
     response = app.test_client().get("/boom", headers={"X-Request-ID": "req-7"})
     assert response.status_code == 500
     assert NAME not in response.get_data(as_text=True)
-    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
     error = next(line for line in lines if line["event"] == "unhandled error")
     assert error["request_id"] == "req-7"
     assert error["exception"] == "ValueError"
-    assert NAME not in captured.getvalue()
-    assert "1950-02-03" not in captured.getvalue()
+    assert NAME not in json_logs.getvalue()
+    assert "1950-02-03" not in json_logs.getvalue()

@@ -2,8 +2,10 @@
 
 Every error, whatever raised it, leaves as RFC 7807 ``application/problem+json`` with a
 ``detail`` that says what to fix (``errors.py`` owns the mapping from failure kind to
-status). What exists so far: health, metrics, request ids, the stateless explain
-endpoint and the OpenAPI contract; stored-PHI endpoints, auth and workers come next (issue 6).
+status). Blueprints: ``explain`` (stateless), ``reports`` and ``holds`` (stored PHI,
+bearer tokens via ``auth``), ``actions`` (sync, process, clinician hold/release, FHIR
+notifications), ``health``, ``observe`` (request ids, /metrics) and ``demo`` (the page at
+/). Long-lived collaborators (store, pipeline) are opened on first use by ``wiring``.
 """
 
 from __future__ import annotations

@@ -42,9 +42,11 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY service ./service
 COPY mappings ./mappings
+COPY openapi ./openapi
 RUN pip install --no-cache-dir --no-deps . \
  && site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
  && cp -r mappings "$site/mappings" \
+ && cp -r openapi "$site/openapi" \
  && radplain check-mappings \
  && RADPLAIN_CACHE_DIR=/opt/radplain-cache python -P -c "from service import mappings; mappings.load_cached()" \
  && ls /opt/radplain-cache/radplain/mappings-*.json \

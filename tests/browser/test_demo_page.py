@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from service import config
@@ -56,7 +57,8 @@ def test_paste_a_hostile_report_and_read_its_explanation(base, browser):
     page.goto(base + "/")
     page.get_by_label("Report text").fill(HOSTILE)
     page.get_by_role("button", name="Explain").click()
-    page.wait_for_function("document.getElementById('summary').textContent.length > 0")
+    # locator waits, not wait_for_function: the page's CSP (no eval) breaks string polling
+    expect(page.locator("#summary")).to_have_text(re.compile(r"\S"), timeout=15000)
 
     items = page.locator("#items li").all_text_contents()
     assert any("effusion" in t.lower() or "fluid" in t.lower() for t in items)
@@ -73,10 +75,7 @@ def test_errors_are_shown_in_words(base, browser):
     page.goto(base + "/")
     page.get_by_label("Report text").fill("a" * (6 * 1024 * 1024))
     page.get_by_role("button", name="Explain").click()
-    status = page.locator("#status")
-    status.wait_for(state="visible")
-    page.wait_for_function("document.getElementById('status').textContent !== 'Explaining…'")
-    assert "larger than 5 MB" in status.text_content()
+    expect(page.locator("#status")).to_contain_text("larger than 5 MB", timeout=15000)
 
 
 def test_keyboard_only_use_and_labels(base, browser):
@@ -89,7 +88,8 @@ def test_keyboard_only_use_and_labels(base, browser):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.tagName") == "BUTTON"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('summary').textContent.length > 0")
+    # locator waits, not wait_for_function: the page's CSP (no eval) breaks string polling
+    expect(page.locator("#summary")).to_have_text(re.compile(r"\S"), timeout=15000)
     assert page.locator("html").get_attribute("lang") == "en"
 
 
@@ -107,3 +107,14 @@ def test_the_page_forbids_inline_and_foreign_scripts(base, browser):
         })"""
     )
     assert ran is False  # an injected inline script is refused by the policy
+
+
+def test_the_api_reference_renders_the_contract_without_a_cdn(base, browser):
+    page = browser.new_page()
+    errors, foreign = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: r.url.startswith(base) or foreign.append(r.url))
+    page.goto(base + "/docs")
+    page.get_by_text("/v1/explain", exact=True).first.wait_for(timeout=15000)
+    assert page.get_by_text("/v1/reports/{report_id}/explanation").count() >= 1
+    assert errors == [] and foreign == []  # every asset came from the service itself

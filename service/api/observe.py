@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, g, request
 
 from .. import logs, metrics
+from .wiring import store
 
 bp = Blueprint("observe", __name__)
 _TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # anything else could smuggle text into logs
@@ -32,6 +33,23 @@ def install(app: Flask) -> None:
         request.environ["radplain.request_token"] = logs.request_id.set(
             given if _TOKEN.match(given) else uuid.uuid4().hex
         )
+
+    @app.after_request
+    def _audit(response: Response):
+        # every call that presented a valid token touched stored PHI or acted on it: record
+        # who, on whose behalf, what, which report and the answer (never any content)
+        principal = g.get("principal")
+        if principal is not None:
+            store().audit(
+                actor=principal.subject,
+                on_behalf_of=principal.fhir_user
+                or (f"Patient/{principal.patient}" if principal.patient else None),
+                action=f"{request.method} {request.url_rule.rule if request.url_rule else '?'}",
+                report_id=(request.view_args or {}).get("report_id"),
+                status=response.status_code,
+                request_id=logs.request_id.get(),
+            )
+        return response
 
     @app.after_request
     def _finish(response: Response):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import (
     Column,
     DateTime,
+    Integer,
     MetaData,
     String,
     Table,
@@ -85,6 +86,20 @@ work = Table(
     Column("claimed_by", String(128)),
     Column("claimed_at", DateTime(timezone=True)),
     Column("enqueued_at", DateTime(timezone=True), nullable=False),
+)
+
+
+audit = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(256), nullable=False),  # the token's sub
+    Column("on_behalf_of", String(256)),  # its fhirUser or Patient/<patient>
+    Column("action", String(128), nullable=False),  # "GET /v1/reports/{report_id}/explanation"
+    Column("report_id", String(128)),
+    Column("status", Integer, nullable=False),  # the HTTP status answered
+    Column("request_id", String(64)),
 )
 
 
@@ -427,3 +442,12 @@ class Store:
             return conn.execute(
                 select(func.count()).select_from(work).where(work.c.state != "done")
             ).scalar()
+
+    # -- audit trail ------------------------------------------------------------------------
+    def audit(self, **event) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(audit.insert().values(at=datetime.now(UTC), **event))
+
+    def audit_events(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(audit).order_by(audit.c.id))]

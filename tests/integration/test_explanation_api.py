@@ -54,3 +54,28 @@ def test_patients_read_only_their_own_released_explanations(
     _pipeline(fresh_fhir, explainer, store, T0 + timedelta(hours=73)).sync()
     assert get(normal, p1).status_code == 404
     assert get(normal, system).status_code == 404
+
+
+def test_every_authenticated_call_is_in_the_audit_trail(fresh_fhir, explainer, tmp_path, issuer):
+    db = f"sqlite:///{tmp_path}/audit.sqlite3"
+    store = Store(db)
+    mine = _report(fresh_fhir, NORMAL, patient="Patient/p1")
+    theirs = _report(fresh_fhir, NORMAL, patient="Patient/p2")
+    _pipeline(fresh_fhir, explainer, store, T0 + timedelta(minutes=5), state=None).sync()
+    client = create_app(config.load({"DATABASE_URL": db, **issuer.env}), explainer).test_client()
+    p1 = issuer.headers(scope="patient/Communication.read", patient="p1", sub="app-7")
+    for report in (mine, theirs):
+        client.get(f"/v1/reports/{report['id']}/explanation", headers=p1)
+    client.get("/v1/holds", headers=p1)  # refused, and recorded as refused
+    client.get("/v1/holds")  # no token: no identity to record (401)
+
+    events = [
+        (e["actor"], e["on_behalf_of"], e["action"], e["report_id"], e["status"])
+        for e in Store(db).audit_events()
+    ]
+    route = "GET /v1/reports/<report_id>/explanation"
+    assert events == [
+        ("app-7", "Patient/p1", route, mine["id"], 200),
+        ("app-7", "Patient/p1", route, theirs["id"], 404),
+        ("app-7", "Patient/p1", "GET /v1/holds", None, 403),
+    ]

@@ -104,26 +104,30 @@ class Pipeline:
         )
 
     # 1. pull ---------------------------------------------------------------------------
-    def changed_reports(self):
-        """Radiology reports updated since the stored watermark, oldest first, paged."""
+    def changed_reports(self, watermark: str | None):
+        """Radiology reports updated since ``watermark``, oldest first, paged."""
         params = {
             "category": RADIOLOGY_CATEGORIES,
             "_sort": "_lastUpdated",
             "_count": str(self.page_size),
         }
-        watermark = self.store.watermark(self.client.base)
         if watermark:
             # "ge", not "gt": two reports can share a timestamp; processed versions are skipped
             params["_lastUpdated"] = f"ge{watermark}"
         return self.client.search("DiagnosticReport", params)
 
+    def save_watermark(self, previous: str | None, newest: str | None) -> None:
+        """Call only once every report up to ``newest`` is done (or safely queued), so a
+        crash before it re-reads reports and never skips one."""
+        if newest and newest != previous:
+            self.store.set_watermark(self.client.base, newest)
+
     def sync(self) -> SyncResult:
         result = SyncResult()
-        base = self.client.base
-        watermark = newest = self.store.watermark(base)
+        watermark = newest = self.store.watermark(self.client.base)
         self._lookups = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for batch in _batches(self.changed_reports(), self.page_size):
+            for batch in _batches(self.changed_reports(watermark), self.page_size):
                 for report, outcome in zip(
                     batch, pool.map(self.process_safely, batch), strict=True
                 ):
@@ -131,13 +135,9 @@ class Pipeline:
                     _count(result, outcome)
                     if outcome == "not_explainable":
                         result.failed.append(report["id"])
-                    updated = (report.get("meta") or {}).get("lastUpdated")
-                    if updated and (newest is None or updated > newest):
-                        newest = updated
+                    newest = latest_update(newest, report)
         self._lookups = None
-        # only after every report up to it is done, so a crash re-reads, never skips
-        if newest and newest != watermark:
-            self.store.set_watermark(base, newest)
+        self.save_watermark(watermark, newest)
         return result
 
     def process_safely(self, report: dict) -> str:
@@ -440,6 +440,12 @@ def _batches(items, size: int):
             batch = []
     if batch:
         yield batch
+
+
+def latest_update(newest: str | None, report: dict) -> str | None:
+    """The later of ``newest`` and the report's meta.lastUpdated (as the server wrote it)."""
+    updated = (report.get("meta") or {}).get("lastUpdated")
+    return updated if updated and (newest is None or updated > newest) else newest
 
 
 def _count(result: SyncResult, outcome: str) -> None:

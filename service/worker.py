@@ -22,7 +22,7 @@ from sqlalchemy import text
 from . import metrics
 from .fhir import writeback
 from .fhir.client import FhirNotFound
-from .pipeline import Pipeline
+from .pipeline import Pipeline, latest_update
 
 log = logging.getLogger(__name__)
 _DISCOVERY_LOCK = 0x7261_6471
@@ -62,16 +62,12 @@ class Worker:
         with self._discovery_lock() as mine:
             if not mine:
                 return None
-            base = self.pipeline.client.base
-            watermark = newest = self.store.watermark(base)
+            watermark = newest = self.store.watermark(self.pipeline.client.base)
             added = 0
-            for report in self.pipeline.changed_reports():
+            for report in self.pipeline.changed_reports(watermark):
                 added += self.store.enqueue([(report["id"], writeback.version_of(report))])
-                updated = (report.get("meta") or {}).get("lastUpdated")
-                if updated and (newest is None or updated > newest):
-                    newest = updated
-            if newest and newest != watermark:
-                self.store.set_watermark(base, newest)
+                newest = latest_update(newest, report)
+            self.pipeline.save_watermark(watermark, newest)
             return added
 
     def drain(self) -> int:

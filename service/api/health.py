@@ -36,7 +36,7 @@ def readyz():
 
 def _database(url: str) -> str:
     engine = current_app.extensions.get("radplain.readiness_engine")
-    if engine is None:
+    if engine is None:  # not wiring.store(): a probe runs no migrations and needs a timeout
         engine = create_engine(url, pool_pre_ping=True, connect_args=_timeout_args(url))
         current_app.extensions["radplain.readiness_engine"] = engine
     try:

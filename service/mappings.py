@@ -42,6 +42,7 @@ KINDS = {
     "release_bases": "release/bases.yaml",
     "state_laws": "release/state_laws.yaml",
     "release_policy": "release/policy.yaml",
+    "ui": "ui.yaml",
 }
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same result
@@ -70,6 +71,7 @@ class Mappings:
     release_bases: list[dict]
     state_laws: list[dict]
     release_policy: list[dict]
+    ui: list[dict]
 
     def by_id(self) -> dict[str, dict]:
         return {e["id"]: e for kind in KINDS for e in getattr(self, kind)}

@@ -8,6 +8,7 @@ what is wrong.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class _SettingsSchema(Schema):
         require_tld=False, schemes={"https", "http"}, load_default=None
     )
     RADPLAIN_AUTH_PUBLIC_KEY_FILE = fields.String(load_default=None)
+    # patient portals that embed explanations: may frame /embed and call the API from
+    # their pages (CORS); space-separated origins, none by default
+    RADPLAIN_PORTAL_ORIGINS = fields.String(load_default="")
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,27 @@ class Settings:
     auth_audience: str | None = None
     auth_jwks_url: str | None = None
     auth_public_key_file: str | None = None
+    portal_origins: tuple[str, ...] = ()
 
     @property
     def smart_enabled(self) -> bool:
         return bool(self.smart_client_id)
+
+
+# scheme://host[:port] and nothing else: these go into CSP frame-ancestors and CORS, where
+# a path, a wildcard or a stray quote would either fail open or silently match nothing
+_ORIGIN = re.compile(r"^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    origins = tuple(value.replace(",", " ").split())
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ConfigError(
+                f"RADPLAIN_PORTAL_ORIGINS: {origin!r} is not an origin; give each portal as "
+                "scheme://host[:port], e.g. https://portal.example.org (no path, no wildcard)"
+            )
+    return origins
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
@@ -117,6 +138,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         auth_audience=data["RADPLAIN_AUTH_AUDIENCE"],
         auth_jwks_url=data["RADPLAIN_AUTH_JWKS_URL"],
         auth_public_key_file=data["RADPLAIN_AUTH_PUBLIC_KEY_FILE"],
+        portal_origins=_origins(data["RADPLAIN_PORTAL_ORIGINS"]),
     )
     if settings.auth_issuer and not (
         settings.auth_audience and (settings.auth_jwks_url or settings.auth_public_key_file)

@@ -80,6 +80,12 @@ class _Run:
     follow_up: list = field(default_factory=list)
     defined: set = field(default_factory=set)
     followed_sentences: set = field(default_factory=set)
+    # OCR words read with too little confidence: no claim is made from a sentence holding one
+    unreadable: list = field(default_factory=list)
+    declined: int = 0
+
+    def readable(self, start: int, end: int) -> bool:
+        return not any(a < end and start < b for a, b in self.unreadable)
 
     @cached_property
     def fleischner_gate(self) -> str | None:
@@ -188,7 +194,7 @@ class Explainer:
                 regions = [(0, len(text), "report")]
             notes.append("template.summary.no_impression")
 
-        run = _Run(text, lang, self._exam_text(text, sections))
+        run = _Run(text, lang, self._exam_text(text, sections), unreadable=source.unreadable())
         items = []
         for r_start, r_end, r_name in regions:
             hits = self.rads.find(text, r_start, r_end, run.exam)
@@ -196,6 +202,8 @@ class Explainer:
                 in_item = [h for h in hits if item.start <= h.start < item.end]
                 items.append(self._item(run, item, r_name, in_item))
         density = self._density(run)
+        if run.declined:
+            notes.append("template.summary.unreadable")
 
         urgency = _max_urgency(
             [f["urgency"] for f in run.findings if f.get("urgency")]
@@ -207,7 +215,7 @@ class Explainer:
         summary, summary_ids = self._summary(items, urgency, notes, lang, density)
         return {
             "text": text,
-            "source": {"origin": source.origin},
+            "source": source.description(),
             "language": lang,
             "impression": imp,
             "sections": [
@@ -247,6 +255,19 @@ class Explainer:
         lay: list[dict] = []
         item_glossary: list[_Mention] = []
         for s_start, s_end in split_sentences(text, span.start, span.end):
+            if not run.readable(s_start, s_end):
+                # a misread word may be the finding, its negation or a number: say so instead
+                run.declined += 1
+                tid = "template.item.unreadable"
+                lay.append(
+                    {
+                        "text": self._template(tid, lang),
+                        "start": s_start,
+                        "end": s_end,
+                        "mapping_ids": [tid],
+                    }
+                )
+                continue
             gloss, crit, phr = self._mentions(text, s_start, s_end)
             targets = [g for g in gloss if g.entry["kind"] in _ASSERTED_KINDS]
             # a critical mention attaches to the glossary finding it overlaps, else stands alone
@@ -501,6 +522,8 @@ class Explainer:
             return None
         entry = hits[-1].values[0]  # the last statement wins (the final assessment)
         start, end = tokens.starts[hits[-1].first], tokens.ends[hits[-1].last - 1]
+        if not run.readable(start, end):
+            return None
         return {
             "category": entry["category"],
             "dense": entry["dense"],

@@ -12,6 +12,7 @@ import base64
 import binascii
 import codecs
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -21,7 +22,19 @@ from ..errors import BadInput, UnsupportedMediaType
 # EHRs send it for XHTML, so it is read like the real one.
 _PLAIN = {"text/plain"}
 _HTML = {"text/html", "application/xhtml+xml", "application/xhtml"}
-_DOCUMENTS = {"application/pdf"}  # text layers and OCR come with the documents issue
+# PDFs and images are read (text layer or OCR) by ``service.documents`` at the I/O edge and
+# handed to ``from_report`` already as text; here they are only recognised.
+_DOCUMENTS = {"application/pdf"}
+_IMAGES = {"image/jpeg", "image/png", "image/webp", "image/tiff"}
+
+
+@dataclass(frozen=True)
+class Word:
+    """One OCR word: where it is in the analysed text, and how sure the reader was (0-100)."""
+
+    start: int
+    end: int
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,42 @@ class AnalysedText:
     text: str
     origin: str  # "text" or a FHIR path such as "presentedForm[0]", "text.div", "conclusion"
     conclusion: tuple[int, int] | None = None  # span of an appended DiagnosticReport.conclusion
+    # set when the text was read from a document: how ({"media_type", "reading": "text_layer"
+    # | "ocr" | "text_layer+ocr", "pages", ...}), every OCR word with its confidence, and the
+    # confidence below which a word is too unsure to make a clinical claim from
+    document: dict | None = None
+    words: tuple[Word, ...] = ()
+    min_confidence: float | None = None
+
+    def unreadable(self) -> list[tuple[int, int]]:
+        """Spans of the words read with less than ``min_confidence`` (none for typed text)."""
+        if self.min_confidence is None:
+            return []
+        return [(w.start, w.end) for w in self.words if w.confidence < self.min_confidence]
+
+    def description(self) -> dict:
+        """The Explanation's ``source``: where the text came from and how it was read."""
+        out: dict = {"origin": self.origin}
+        if self.document is not None:
+            low = [w for w in self.words if w.confidence < (self.min_confidence or 0)]
+            confidences = [w.confidence for w in self.words]
+            out["document"] = {
+                **self.document,
+                "mean_confidence": round(sum(confidences) / len(confidences), 1)
+                if confidences
+                else None,
+                "min_confidence": self.min_confidence if self.words else None,
+                "low_confidence": [
+                    {
+                        "text": self.text[w.start : w.end],
+                        "start": w.start,
+                        "end": w.end,
+                        "confidence": w.confidence,
+                    }
+                    for w in low
+                ],
+            }
+        return out
 
 
 def normalise(text: str) -> str:
@@ -143,14 +192,19 @@ def _content_type(attachment: dict) -> tuple[str, str | None]:
     return media.strip().lower(), match.group(1) if match else None
 
 
+def is_document(attachment: dict) -> bool:
+    """A PDF or image attachment, read at the I/O edge (``service.documents``)."""
+    return _content_type(attachment)[0] in _DOCUMENTS | _IMAGES
+
+
 def _attachment_text(attachment: dict, where: str) -> str | None:
     media, charset = _content_type(attachment)
-    if media in _DOCUMENTS:
+    if media in _DOCUMENTS | _IMAGES:
         return None
     if media not in _PLAIN | _HTML:
         raise UnsupportedMediaType(
-            f"{where} has contentType {media!r}; radplain reads text/plain, text/html "
-            "and application/xhtml+xml"
+            f"{where} has contentType {media!r}; radplain reads text/plain, text/html, "
+            "application/xhtml+xml, application/pdf and images (JPEG, PNG, WebP, TIFF)"
         )
     if "data" not in attachment:
         return None  # a url-only attachment is fetched at the FHIR boundary
@@ -174,14 +228,27 @@ def _looks_binary(text: str) -> bool:
     return bool(sample) and bad / len(sample) > 0.05
 
 
-def from_report(report: dict) -> AnalysedText:
+def text_form(report: dict) -> bool:
+    """Does the report carry a readable text/plain or HTML presentedForm? (Then no document
+    attachment needs reading: the dictated text wins over its PDF rendering.)"""
+    forms = report.get("presentedForm") or []
+    return any(
+        (t := _attachment_text(a, f"presentedForm[{i}]")) and t.strip()
+        for i, a in enumerate(forms)
+    )
+
+
+def from_report(report: dict, documents: Mapping[int, AnalysedText] | None = None) -> AnalysedText:
     """The text of a DiagnosticReport: presentedForm, else narrative, else conclusion.
+
+    ``documents`` holds the PDF or image attachments already read at the I/O edge, by
+    their presentedForm index; they come after text/plain and HTML forms.
 
     When the body has text but the report also carries a separate ``conclusion`` that
     the body does not contain, the conclusion is appended under a CONCLUSION header so
     that the impression finder sees it and offsets still index into one text.
     """
-    body, origin = None, None
+    body, origin, read = None, None, None
     forms = report.get("presentedForm") or []
     # text/plain first: it is what the radiologist dictated; HTML is a rendering of it
     ordered = sorted(enumerate(forms), key=lambda p: _content_type(p[1])[0] not in _PLAIN)
@@ -190,6 +257,12 @@ def from_report(report: dict) -> AnalysedText:
         if text and text.strip():
             body, origin = text, f"presentedForm[{index}]"
             break
+    if body is None:
+        for index, doc in sorted((documents or {}).items()):
+            if doc.text.strip():
+                # the reader returns stripped text, so word offsets stay valid below
+                body, origin, read = doc.text, f"presentedForm[{index}]", doc
+                break
     if body is None:
         div = (report.get("text") or {}).get("div")
         if div and html_to_text(div).strip():
@@ -200,7 +273,13 @@ def from_report(report: dict) -> AnalysedText:
             return AnalysedText(conclusion, "conclusion", (0, len(conclusion)))
         raise BadInput("DiagnosticReport has no presentedForm, conclusion or text to explain")
     body = body.strip()
+    extra = {}
+    if read is not None:
+        extra = {"document": read.document, "words": read.words}
+        extra["min_confidence"] = read.min_confidence
     if conclusion and conclusion not in body:
         head = body + "\n\nCONCLUSION:\n"
-        return AnalysedText(head + conclusion, origin, (len(head), len(head) + len(conclusion)))
-    return AnalysedText(body, origin)
+        span = (len(head), len(head) + len(conclusion))
+        return AnalysedText(head + conclusion, origin, span, **extra)
+    return AnalysedText(body, origin, **extra)
+

@@ -35,7 +35,7 @@ from service.annotate.source_text import from_report  # noqa: E402
 from service.fhir import writeback  # noqa: E402
 from service.fhir.client import FhirClient  # noqa: E402
 from service.pipeline import RADIOLOGY_CATEGORIES, Pipeline  # noqa: E402
-from service.render import render_html, render_text  # noqa: E402
+from service.render import Renderer  # noqa: E402
 from service.store.db import Store  # noqa: E402
 from tests.integration.conftest import SERVER_DIR, _install_dependencies, _wait_for_port  # noqa: E402
 
@@ -90,12 +90,12 @@ def seed(origin: str, n: int) -> None:
 
 def prebuilt(base: str, explainer: Explainer) -> dict[str, dict]:
     """The exact transactions radplain would send, built before the clock starts."""
-    client, out = FhirClient(base), {}
+    client, out, render = FhirClient(base), {}, Renderer(explainer.m.ui)
     params = {"category": RADIOLOGY_CATEGORIES, "_sort": "_lastUpdated", "_count": str(PAGE)}
     for report in client.search("DiagnosticReport", params):
         doc = explainer.explain(from_report(report))
         comm = writeback.communication(
-            report, doc, render_text(doc), render_html(doc), datetime.now(UTC)
+            report, doc, render.text(doc), render.html(doc), datetime.now(UTC)
         )
         out[report["id"]] = writeback.transaction(
             comm, lambda t, r=report: writeback.provenance(r, t, datetime.now(UTC), "released")

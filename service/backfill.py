@@ -18,7 +18,7 @@ from .annotate.source_text import from_report
 from .errors import BadInput, RadplainError
 from .fhir import writeback
 from .fhir.report import validate_report
-from .render import render_html, render_text
+from .render import Renderer
 
 RELEASABLE = {"final", "amended", "corrected", "appended"}
 
@@ -43,6 +43,7 @@ def backfill(
         raise BadInput(f"{in_dir}: no .ndjson files to read")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = BackfillResult()
+    render = Renderer(explainer.m.ui)
     with (
         (out_dir / "Communication.ndjson").open("w", encoding="utf-8") as out,
         (out_dir / "errors.ndjson").open("w", encoding="utf-8") as errors,
@@ -67,7 +68,7 @@ def backfill(
                         report = validate_report(resource)
                         doc = explainer.explain(from_report(report))
                         comm = writeback.communication(
-                            report, doc, render_text(doc), render_html(doc), clock()
+                            report, doc, render.text(doc), render.html(doc), clock()
                         )
                     except (ValueError, UnicodeDecodeError, RadplainError) as exc:
                         result.errors += 1

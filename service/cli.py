@@ -59,16 +59,17 @@ def load_source(data: bytes, name: str):
 
 
 def cmd_explain(args) -> int:
-    from .render import render_html, render_text
+    from . import mappings
+    from .render import Renderer
 
     source = load_source(_read(args.path), "stdin" if args.path == "-" else args.path)
     doc = _explainer().explain(source, args.lang)
     if args.format == "json":
         out = json.dumps(doc, ensure_ascii=False, indent=2)
     elif args.format == "html":
-        out = render_html(doc)
+        out = Renderer(mappings.default().ui).html(doc)
     else:
-        out = render_text(doc)
+        out = Renderer(mappings.default().ui).text(doc)
     sys.stdout.write(out + "\n")
     return 0
 

@@ -37,7 +37,7 @@ from .release.decide import (
     ReleaseContext,
     decide,
 )
-from .render import render_html, render_text
+from .render import Renderer
 from .store.db import Store
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Pipeline:
     ):
         self.client = client
         self.explainer = explainer
+        self.renderer = Renderer(explainer.m.ui)
         self.store = store
         self.page_size = page_size
         self.workers = workers  # reports in flight at once: explaining one overlaps writing another
@@ -193,7 +194,7 @@ class Pipeline:
             doc = self.explainer.explain(from_report(report))
         now = self.clock()
         decisions = decide(report, doc, self._context(report, doc, now), now, self.policy)
-        text, html = render_text(doc), render_html(doc)
+        text, html = self.renderer.text(doc), self.renderer.html(doc)
         patient_id, created_any = None, False
         for d in decisions:
             if d.action in ("withhold", "retract"):

@@ -283,3 +283,11 @@ def from_report(report: dict, documents: Mapping[int, AnalysedText] | None = Non
         return AnalysedText(head + conclusion, origin, span, **extra)
     return AnalysedText(body, origin, **extra)
 
+
+
+def from_explanation(doc: dict) -> AnalysedText:
+    """The analysed text an Explanation was made from, to explain it again (in another
+    language): the same text, so every offset stays valid."""
+    imp = doc.get("impression")
+    conclusion = (imp["start"], imp["end"]) if imp and imp["source"] == "conclusion" else None
+    return AnalysedText(doc["text"], doc["source"]["origin"], conclusion)

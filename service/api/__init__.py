@@ -14,6 +14,7 @@ from flask import Flask
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..render import Renderer
 from .actions import bp as actions_bp
 from .auth import Verifier
 from .demo import bp as demo_bp
@@ -37,6 +38,7 @@ def create_app(settings: Settings, explainer=None) -> Flask:
 
         explainer = Explainer(mappings.default())
     app.extensions["radplain.explainer"] = explainer
+    app.extensions["radplain.renderer"] = Renderer(explainer.m.ui)
     app.extensions["radplain.verifier"] = _verifier(settings)
     register_error_handlers(app)
     install_observability(app)

@@ -1,13 +1,15 @@
-"""POST /v1/explain: stateless; plain text or a FHIR DiagnosticReport in, an Explanation out."""
+"""POST /v1/explain: stateless; plain text or a FHIR DiagnosticReport in, an Explanation
+out: JSON, or the HTML fragment portals show (``Accept: text/html``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..annotate import source_text
 from ..errors import BadInput, UnsupportedMediaType
 from ..fhir.report import validate_report
+from . import negotiate
 
 bp = Blueprint("explain", __name__)
 
@@ -15,7 +17,7 @@ bp = Blueprint("explain", __name__)
 class ExplainRequest(Schema):
     text = fields.String(validate=validate.Length(min=1))
     report = fields.Dict()
-    lang = fields.String(load_default="en", validate=validate.OneOf(["en", "es"]))
+    lang = fields.String(load_default=None, validate=validate.OneOf(["en", "es"]))
 
     @validates_schema
     def _one_input(self, data, **kwargs):
@@ -42,5 +44,9 @@ def explain():
         analysed = source_text.from_report(validate_report(data["report"]))
     else:
         analysed = source_text.from_plain(data["text"])
-    doc = current_app.extensions["radplain.explainer"].explain(analysed, data["lang"])
+    doc = current_app.extensions["radplain.explainer"].explain(
+        analysed, negotiate.language(data["lang"])
+    )
+    if negotiate.wants_html():
+        return Response(current_app.extensions["radplain.renderer"].html(doc), mimetype="text/html")
     return jsonify(doc)

@@ -1,4 +1,7 @@
-"""GET /v1/reports/{id}/explanation: the stored explanation of a report, JSON or HTML.
+"""GET /v1/reports/{id}/explanation: the stored explanation of a report, as JSON or as
+the HTML fragment portals show, in the language asked for (``lang``, else
+Accept-Language). A language other than the stored one is explained again from the
+stored report text, so offsets and spans still index into that text.
 
 Integrations and clinicians (``system/``, ``user/`` tokens) read any current explanation.
 A patient token reads only explanations of its own ``patient`` and only once released to
@@ -8,10 +11,11 @@ say whether the report exists, so a token cannot probe for other patients' repor
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify
 
+from ..annotate.source_text import from_explanation
 from ..errors import NotFound
-from ..render import render_html
+from . import negotiate
 from .auth import requires
 from .wiring import store
 
@@ -24,12 +28,12 @@ def explanation(report_id: str):
     found = store().current_explanation(report_id)
     if found is None or not _may_read(found):
         raise NotFound(f"no explanation of DiagnosticReport/{report_id} that this token may read")
-    wanted = request.args.get("format") or request.accept_mimetypes.best_match(
-        ["application/json", "text/html"], default="application/json"
-    )
-    if wanted in ("html", "text/html"):
-        return Response(render_html(found["document"]), mimetype="text/html")
-    return jsonify(found["document"])
+    doc, lang = found["document"], negotiate.language()
+    if lang != doc["language"]:
+        doc = current_app.extensions["radplain.explainer"].explain(from_explanation(doc), lang)
+    if negotiate.wants_html():
+        return Response(current_app.extensions["radplain.renderer"].html(doc), mimetype="text/html")
+    return jsonify(doc)
 
 
 def _may_read(found: dict) -> bool:

@@ -2,6 +2,7 @@
 
 import re
 
+from service import mappings
 from service.annotate.source_text import from_report
 from tests.conftest import fhir_example
 
@@ -155,10 +156,10 @@ def test_disclaimer_is_always_there(explain):
 
 
 def test_hostile_html_in_report_text_is_only_text(explain):
-    from service.render import render_html
+    from service.render import Renderer
 
     doc = explain("IMPRESSION: <script>alert(1)</script> No <img src=x onerror=alert(2)> effusion.")
-    html = render_html(doc)
+    html = Renderer(mappings.default().ui).html(doc)
     assert "<script>" not in html and "<img" not in html
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from service import config
+from service.annotate.source_text import from_plain
 from service.api import create_app
 from service.store.db import Store
 
@@ -78,7 +79,11 @@ def client(explainer, tmp_path_factory):
     db = f"sqlite:///{folder / 'store.sqlite3'}"
     store = Store(db)
     store.save_explanation(
-        "r1", "1", "Patient/A", {"summary": "s"}, [("Patient/A", "release", "cures_act")]
+        "r1",
+        "1",
+        "Patient/A",
+        explainer.explain(from_plain("IMPRESSION: Normal study.")),
+        [("Patient/A", "release", "cures_act")],
     )
     store.add_hold(
         "k",
@@ -120,7 +125,7 @@ def test_auth_matrix(client, method, path, kind):
     if expected == 200 and path == HOLDS:
         assert response.json["holds"][0]["audience"] == "Patient/A"
     if expected == 200 and path == EXPLANATION:
-        assert response.json == {"summary": "s"}
+        assert response.json["summary"] and response.json["language"] == "en"
 
 
 def test_errors_say_what_to_fix(client):

@@ -39,6 +39,7 @@ KINDS = {
     "density": "density.yaml",
     "fleischner": "fleischner.yaml",
     "tirads": "tirads.yaml",
+    "incidental": "incidental",
     "release_bases": "release/bases.yaml",
     "state_laws": "release/state_laws.yaml",
     "release_policy": "release/policy.yaml",
@@ -68,6 +69,7 @@ class Mappings:
     density: list[dict]
     fleischner: list[dict]
     tirads: list[dict]
+    incidental: list[dict]
     release_bases: list[dict]
     state_laws: list[dict]
     release_policy: list[dict]
@@ -138,7 +140,26 @@ def load_kind(kind: str, root: Path = MAPPINGS_DIR) -> list[dict]:
             seen_ids[entry["id"]] = path
             entries.append(entry)
     _check_unique_literals(kind, entries, root)
+    if kind == "incidental":
+        _check_incidental_rules(entries)
     return entries
+
+
+def _check_incidental_rules(entries: list[dict]) -> None:
+    """Every rule names a finding that exists, and reads only features that finding defines."""
+    findings = {e["id"]: e for e in entries if e["kind"] == "finding"}
+    for rule in (e for e in entries if e["kind"] == "rule"):
+        finding = findings.get(rule["finding"])
+        if finding is None:
+            raise MappingError(f"incidental: {rule['id']}: finding {rule['finding']!r} is not defined")
+        if not rule["id"].startswith(rule["finding"] + "."):
+            raise MappingError(f"incidental: {rule['id']}: a rule's id starts with its finding's id")
+        unknown = set(rule["when"].get("features", {})) - set(finding.get("features", {}))
+        if unknown:
+            raise MappingError(
+                f"incidental: {rule['id']}: reads features {sorted(unknown)} that "
+                f"{finding['id']} does not define"
+            )
 
 
 def _check_unique_literals(kind: str, entries: list[dict], root: Path) -> None:

@@ -29,7 +29,9 @@ from .followup import (
     smoking_risk,
     tirads_follow_up,
 )
+from .incidental import IncidentalRules
 from .lexicon import Lexicon
+from .phrase_context import PhraseVariants
 from .phrases import PhraseMatcher
 from .rads import RadsRecognizer
 from .sections import EXPLAINED, SectionFinder, impression_of
@@ -39,6 +41,14 @@ from .source_text import AnalysedText
 from .tokens import tokenize
 
 URGENCY = ("routine", "soon", "urgent", "critical")
+# RADS follow-up actions that ask for nothing beyond what the patient already does
+_ROUTINE_ACTIONS = {"none", "routine_screening", None}
+# lay sentences that say a part could not be explained: no "nothing to do" claim beside them
+_UNEXPLAINED = {
+    "template.item.unexplained",
+    "template.item.partly_explained",
+    "template.item.unreadable",
+}
 _ASSERTED_KINDS = {"finding", "device", "procedure"}
 # sections that never describe the patient's current findings
 _NOT_EXPLAINED_WITHOUT_IMPRESSION = {
@@ -83,6 +93,13 @@ class _Run:
     # OCR words read with too little confidence: no claim is made from a sentence holding one
     unreadable: list = field(default_factory=list)
     declined: int = 0
+    patient: dict | None = None  # age and sex from a FHIR Patient, when the caller has one
+    rads_systems: set = field(default_factory=set)  # systems with a current category anywhere
+    incidental: list = field(default_factory=list)
+    incidental_excluded: list = field(default_factory=list)
+    incidental_inputs: dict | None = None  # report-wide inputs, read on first need
+    incidental_done: set = field(default_factory=set)  # (finding id, sentence start)
+    sections: list = field(default_factory=list)
 
     def readable(self, start: int, end: int) -> bool:
         return not any(a < end and start < b for a, b in self.unreadable)
@@ -117,6 +134,7 @@ class Explainer:
             [(lit, e, False) for e in mappings.critical for lit in e["match"]]
         )
         self.phrases = PhraseMatcher(mappings.phrases)
+        self.variants = PhraseVariants(mappings.phrases)
         self._critical_by_id = {e["id"]: e for e in mappings.critical}
         self.rads = RadsRecognizer(
             mappings.rads_systems, mappings.rads, mappings.tirads, self.context
@@ -127,6 +145,8 @@ class Explainer:
         self.density: Lexicon[dict] = Lexicon(
             [(lit, e, False) for e in mappings.density for lit in e["match"]]
         )
+        self.incidental = IncidentalRules(mappings.incidental)
+        self._phrase_by_id = {e["id"]: e for e in mappings.phrases}
         self._templates = {e["id"]: e["text"] for e in mappings.templates}
         self._certainty = {e["level"]: e for e in mappings.certainty}
 
@@ -152,10 +172,12 @@ class Explainer:
             _Mention(tokens.starts[h.first], tokens.ends[h.last - 1], h.values[0], "critical")
             for h in self.critical.find(tokens)
         ]
-        return gloss, crit, phrases
+        return gloss, crit, phrases, tokens
 
     # -- the document --------------------------------------------------------------
-    def explain(self, source: AnalysedText, lang: str = "en") -> dict:
+    def explain(self, source: AnalysedText, lang: str = "en", patient: dict | None = None) -> dict:
+        """The Explanation of ``source``. ``patient``: optional {"age": years, "sex": ...}
+        from a FHIR Patient; it wins over what the report text says."""
         text = source.text
         sections = self.sections.find(text)
         impression = impression_of(sections)
@@ -194,14 +216,24 @@ class Explainer:
                 regions = [(0, len(text), "report")]
             notes.append("template.summary.no_impression")
 
-        run = _Run(text, lang, self._exam_text(text, sections), unreadable=source.unreadable())
+        run = _Run(
+            text,
+            lang,
+            self._exam_text(text, sections),
+            unreadable=source.unreadable(),
+            patient=patient,
+            sections=sections,
+        )
+        region_hits = [self.rads.find(text, a, b, run.exam) for a, b, _ in regions]
+        run.rads_systems = {h.system for hits in region_hits for h in hits if h.current}
         items = []
-        for r_start, r_end, r_name in regions:
-            hits = self.rads.find(text, r_start, r_end, run.exam)
+        for (r_start, r_end, r_name), hits in zip(regions, region_hits, strict=True):
             for item in split_items(text, r_start, r_end):
                 in_item = [h for h in hits if item.start <= h.start < item.end]
                 items.append(self._item(run, item, r_name, in_item))
         density = self._density(run)
+        self._contextualise(run, items)
+        self._label_actionable(run, items)
         if run.declined:
             notes.append("template.summary.unreadable")
 
@@ -229,6 +261,8 @@ class Explainer:
             "rads": run.rads,
             "rads_not_current": run.rads_excluded,
             "follow_up": run.follow_up,
+            "incidental": run.incidental,
+            "incidental_not_current": run.incidental_excluded,
             "breast_density": density,
             "glossary": run.glossary,
             "phrases": run.phrases,
@@ -268,7 +302,7 @@ class Explainer:
                     }
                 )
                 continue
-            gloss, crit, phr = self._mentions(text, s_start, s_end)
+            gloss, crit, phr, tokens = self._mentions(text, s_start, s_end)
             targets = [g for g in gloss if g.entry["kind"] in _ASSERTED_KINDS]
             # a critical mention attaches to the glossary finding it overlaps, else stands alone
             crit_of: dict[int, dict] = {}
@@ -307,6 +341,9 @@ class Explainer:
                     phrase["urgency"] = p.entry["urgency"]
                 run.phrases.append(phrase)
                 events.append((p.start, "phrase", phrase, p))
+            if self.incidental.may_mention(tokens):
+                for record in self._incidental(run, tokens, s_start, s_end):
+                    events.append((record["end"], "incidental", record, None))
             for hit in rads_hits:
                 if s_start <= hit.start < s_end:
                     record = self._rads_record(run, hit, s_start, s_end)
@@ -327,6 +364,8 @@ class Explainer:
                     )
                 elif kind in ("rads", "follow_up"):
                     lay.extend(obj["sentences"])
+                elif kind == "incidental":
+                    lay.extend(obj.pop("sentences"))
                 else:
                     lay.extend(self._finding_sentences(obj, mention, lang, run.defined))
         seen, unique, warned = set(), [], False
@@ -509,6 +548,343 @@ class Explainer:
         run.follow_up.append(record)
         run.followed_sentences.add(s_start)
         return {"sentences": sentences}
+
+    # -- phrases read in context --------------------------------------------------------
+    def _contextualise(self, run: _Run, items: list[dict]) -> None:
+        """Reread each stock phrase that has context variants; the first that holds
+        replaces the phrase's lay sentence and may raise the item's urgency."""
+        if not self.variants:
+            return
+        by_span = {(p["id"], p["start"]): p for p in run.phrases}
+        for index, item in enumerate(items):
+            before = items[index - 1] if index else None
+            changed = False
+            for sentence in item["sentences"]:
+                ids = sentence["mapping_ids"]
+                variants = self.variants.of(ids[0]) if len(ids) == 1 else []
+                phrase = by_span.get((ids[0], sentence["start"])) if variants else None
+                if phrase is None:
+                    continue
+                for v in variants:
+                    values = self._variant_holds(run, v, phrase, item, before)
+                    if values is None:
+                        continue
+                    text = _capitalise(self._say(v.entry["lay"], run.lang).format(**values))
+                    sentence["text"] = text
+                    sentence["mapping_ids"] = [v.id, ids[0]]
+                    phrase["lay"], phrase["context"] = text, v.id
+                    if v.entry.get("urgency"):
+                        phrase["urgency"] = _max_urgency(
+                            [v.entry["urgency"], phrase.get("urgency", "routine")]
+                        )
+                        item["urgency"] = _max_urgency([item["urgency"], phrase["urgency"]])
+                    changed = True
+                    break
+            if changed:
+                seen, unique = set(), []
+                for sentence in item["sentences"]:
+                    if sentence["text"] not in seen:
+                        seen.add(sentence["text"])
+                        unique.append(sentence)
+                item["sentences"] = unique
+                item["lay"] = " ".join(x["text"] for x in unique)
+                item["mapping_ids"] = list(
+                    dict.fromkeys(i for x in unique for i in x["mapping_ids"])
+                )
+
+    def _variant_holds(self, run: _Run, v, phrase: dict, item: dict, before) -> dict | None:
+        """The values the variant's lay text needs when its condition holds, else None.
+
+        Scope ``item`` also takes in the item before when the phrase opens its own item
+        and both are in one section: "3 cm pancreatic mass. Clinical correlation
+        recommended." is often split into two items."""
+        text = run.text
+        p_start, p_end = phrase["start"], phrase["end"]
+        if v.scope == "sentence":
+            a, b = next(
+                (
+                    (x, y)
+                    for x, y in split_sentences(text, item["start"], item["end"])
+                    if x <= p_start < y
+                ),
+                (item["start"], item["end"]),
+            )
+        elif v.scope == "item":
+            a, b = item["start"], item["end"]
+            opens = text[a:p_start].strip(" \t\n0123456789.):-") == ""
+            if before is not None and opens and before["section"] == item["section"]:
+                a = before["start"]
+        else:
+            a, b = 0, len(text)
+        values = {"what": self._template("template.context.this_finding", run.lang)}
+        named = [
+            f
+            for f in run.findings
+            if a <= f["start"] < b
+            and f["lay_term"]
+            and f["assertion"] in (PRESENT, POSSIBLE)
+            and not f["historical"]
+        ]
+        if named:
+            values["what"] = min(named, key=lambda f: abs(f["start"] - p_start))["lay_term"]
+        regions = [(a, b)] + [(s.start, s.end) for s in run.sections if s.name in v.sections]
+        for pattern in v.patterns:
+            for x, y in regions:
+                m = pattern.search(text, x, y)
+                if m:
+                    return {**values, **{k: g for k, g in m.groupdict().items() if g}}
+        if v.near is not None and self._near(run, v.near, a, b, p_start, p_end):
+            return values
+        if any(
+            a <= r["start"] < b and r["category"] in v.rads.get(r["system"], ()) for r in run.rads
+        ):
+            return values
+        if any(
+            a <= p["start"] < b and p is not phrase and p["meaning"] in v.meanings
+            for p in run.phrases
+        ):
+            return values
+        if v.findings and any(
+            a <= f["start"] < b
+            and f["kind"] == "finding"
+            and f["assertion"] == PRESENT
+            and not f["historical"]
+            and not (p_start <= f["start"] < p_end)
+            for f in run.findings
+        ):
+            return values
+        return None
+
+    def _near(self, run: _Run, near, a: int, b: int, p_start: int, p_end: int) -> bool:
+        """A ``near`` literal in text[a:b], outside the phrase, asserted present or possible."""
+        text = run.text
+        for s_start, s_end in split_sentences(text, a, b):
+            tokens = tokenize(text, s_start, s_end)
+            spans = [(tokens.starts[h.first], tokens.ends[h.last - 1]) for h in near.find(tokens)]
+            spans = [(x, y) for x, y in spans if y <= p_start or x >= p_end]
+            if not spans:
+                continue
+            for asserted in self.context.assert_spans(text, s_start, s_end, spans):
+                if asserted.assertion in (PRESENT, POSSIBLE) and not asserted.historical:
+                    return True
+        return False
+
+    # -- actionable or not (the ACR's distinction) ----------------------------------------
+    def _label_actionable(self, run: _Run, items: list[dict]) -> None:
+        """``actionable`` on every finding and item: it needs a defined response (a follow-up
+        interval, a referral, a biopsy, a call now); each item then says what usually happens
+        next. Non-actionable means the report asks for nothing; it is never said of a part
+        the engine could not explain."""
+        follow = [(f["start"], f["end"]) for f in run.follow_up if f["action"] != "none"]
+        incidental = [(r["start"], r["end"]) for r in run.incidental if r["actionable"]]
+        flagged = follow + incidental
+        for f in run.findings:
+            live = f["assertion"] in (PRESENT, POSSIBLE) and not f["historical"]
+            f["actionable"] = live and (
+                bool(f.get("urgency")) or any(a < f["end"] and f["start"] < b for a, b in flagged)
+            )
+        for item in items:
+            a, b = item["start"], item["end"]
+            why = [
+                f["mapping_id"] or f.get("critical_id")
+                for f in run.findings
+                if f["actionable"] and a <= f["start"] < b
+            ]
+            why += [
+                r["mapping_id"] for r in run.incidental if r["actionable"] and a <= r["start"] < b
+            ]
+            why += [
+                r["mapping_id"]
+                for r in run.rads
+                if a <= r["start"] < b and r["follow_up"].get("action") not in _ROUTINE_ACTIONS
+            ]
+            why += [
+                p["id"]
+                for p in run.phrases
+                if a <= p["start"] < b
+                and any(
+                    self._phrase_by_id[i].get("actionable")
+                    for i in (p["id"], p.get("context"))
+                    if i
+                )
+            ]
+            item["actionable"] = bool(why) or item["urgency"] != "routine"
+            explained = not any(
+                i in _UNEXPLAINED for sentence in item["sentences"] for i in sentence["mapping_ids"]
+            )
+            if not item["actionable"] and not explained:
+                continue
+            tid = "template.next.actionable" if item["actionable"] else "template.next.routine"
+            item["sentences"].append(
+                {
+                    "text": self._template(tid, run.lang),
+                    "start": a,
+                    "end": b,
+                    "mapping_ids": [tid] + [i for i in dict.fromkeys(why) if i],
+                }
+            )
+            item["lay"] = " ".join(x["text"] for x in item["sentences"])
+            item["mapping_ids"] = list(
+                dict.fromkeys(i for x in item["sentences"] for i in x["mapping_ids"])
+            )
+
+    # -- incidental findings (ACR / SRU white papers) ------------------------------------
+    def _incidental(self, run: _Run, tokens, s_start: int, s_end: int) -> list[dict]:
+        """A recommendation for each present, current incidental finding in the sentence;
+        a negated, hypothetical, historical or someone else's mention gets none."""
+        text, rules = run.text, self.incidental
+        mentions = rules.find(tokens)
+        if not mentions:
+            return []
+        asserted = self.context.assert_spans(
+            text, s_start, s_end, [(m.start, m.end) for m in mentions]
+        )
+        out = []
+        for i, (m, a) in enumerate(zip(mentions, asserted, strict=True)):
+            finding = m.finding
+            base = {
+                "finding": finding["name"],
+                "finding_id": finding["id"],
+                "organ": finding["organ"],
+                "text": text[m.start : m.end],
+                "start": m.start,
+                "end": m.end,
+                "assertion": a.assertion,
+                "historical": a.historical,
+            }
+            deferred = [x for x in finding.get("defer_to_rads", []) if x in run.rads_systems]
+            if a.assertion not in (PRESENT, POSSIBLE) or a.historical:
+                reason = "historical" if a.historical else a.assertion
+            elif deferred:
+                reason = f"managed by {deferred[0]}"
+            elif not rules.applies_to_exam(finding, run.exam):
+                reason = "the guideline is not for this exam"
+            elif (finding["id"], s_start) in run.incidental_done:
+                reason = "already explained in this sentence"
+            else:
+                reason = None
+            if reason is not None:
+                run.incidental_excluded.append({**base, "reason": reason})
+                continue
+            run.incidental_done.add((finding["id"], s_start))
+            # the stretch of the sentence that belongs to this mention, not its neighbours
+            seg_start = mentions[i - 1].end if i else s_start
+            seg_end = mentions[i + 1].start if i + 1 < len(mentions) else s_end
+            features = self._incidental_features(
+                text, finding, tokens, s_start, s_end, seg_start, seg_end
+            )
+            if run.incidental_inputs is None:
+                run.incidental_inputs = rules.report_inputs(text, run.patient)
+            decision = rules.decide(
+                finding, text, m, seg_start, seg_end, run.incidental_inputs, features
+            )
+            if decision.size is None and "size_cm" in decision.missing:
+                decision = self._incidental_size_from_findings(run, m, decision, features)
+            out.append(self._incidental_record(run, base, decision))
+        return out
+
+    def _incidental_features(self, text, finding, tokens, s_start, s_end, seg_start, seg_end):
+        spans = [
+            (name, a, b)
+            for name, a, b in self.incidental.feature_spans(finding, tokens)
+            if seg_start <= a and b <= seg_end
+        ]
+        if not spans:
+            return set()
+        asserted = self.context.assert_spans(text, s_start, s_end, [(a, b) for _, a, b in spans])
+        return {
+            name
+            for (name, _, _), fa in zip(spans, asserted, strict=True)
+            if fa.assertion in (PRESENT, POSSIBLE) and not fa.historical
+        }
+
+    def _incidental_size_from_findings(self, run: _Run, mention, decision, features):
+        """An impression often names the finding without its size; the FINDINGS section
+        usually gives it. Use the first present mention of the same finding there."""
+        text = run.text
+        for sec in run.sections:
+            if sec.name != "findings":
+                continue
+            for a, b in split_sentences(text, sec.start, sec.end):
+                tokens = tokenize(text, a, b)
+                if not self.incidental.may_mention(tokens):
+                    continue
+                same = [m for m in self.incidental.find(tokens) if m.finding is mention.finding]
+                if not same:
+                    continue
+                spans = [(m.start, m.end) for m in same]
+                for m, fa in zip(same, self.context.assert_spans(text, a, b, spans), strict=True):
+                    if fa.assertion not in (PRESENT, POSSIBLE) or fa.historical:
+                        continue
+                    found = self.incidental.decide(
+                        mention.finding, text, m, a, b, run.incidental_inputs, features
+                    )
+                    if found.size is not None:
+                        found.inputs["size_from"] = {
+                            "start": found.size.start,
+                            "end": found.size.end,
+                        }
+                        return found
+        return decision
+
+    def _incidental_record(self, run: _Run, base: dict, d) -> dict:
+        lang, finding = run.lang, d.finding
+        ids_in = d.inputs.pop("_ids", [])
+        sentences = []
+        span = {"start": base["start"], "end": base["end"]}
+        sentences += self._definition(finding, span, lang, run.defined)
+        if d.decided and not d.options:
+            rule = d.rules[-1]
+            texts = [(self._say(rule["lay"], lang), [rule["id"], finding["id"]] + ids_in)]
+        elif d.decided:
+            step = f"template.incidental.step.{d.action}"
+            texts = [
+                (
+                    self._template("template.incidental.either_way", lang)
+                    + " "
+                    + self._template(step, lang),
+                    ["template.incidental.either_way", step] + [r["id"] for r in d.rules] + ids_in,
+                )
+            ]
+        elif d.action == "depends_on_inputs":
+            names = [self._template(f"template.incidental.input.{n}", lang) for n in d.missing]
+            tid = "template.incidental.depends"
+            texts = [
+                (
+                    self._template(
+                        tid,
+                        lang,
+                        inputs=_join(names, self._template("template.incidental.and", lang)),
+                    ),
+                    [tid]
+                    + [f"template.incidental.input.{n}" for n in d.missing]
+                    + [r["id"] for r in d.rules]
+                    + ids_in,
+                )
+            ]
+        else:
+            tid = "template.incidental.no_rule"
+            texts = [(self._template(tid, lang), [tid, finding["id"]])]
+        sentences += [{**span, "text": t, "mapping_ids": ids} for t, ids in texts]
+        record = {
+            **base,
+            "inputs": d.inputs,
+            "missing_inputs": d.missing,
+            "action": d.action,
+            "interval": d.interval,
+            "basis": finding["basis"],
+            "mapping_id": d.rules[-1]["id"] if d.decided and d.rules else finding["id"],
+            "mapping_ids": list(dict.fromkeys(i for _, ids in texts for i in ids)),
+            "options": d.options,
+            "actionable": d.actionable,
+            "review_status": sorted(
+                {r["review"]["status"] for r in d.rules} or {finding["review"]["status"]}
+            ),
+            "source": finding["source"],
+        }
+        run.incidental.append(dict(record))
+        record["sentences"] = sentences
+        return record
 
     def _has_lung_rads(self, run: _Run) -> bool:
         return any(r["system"] == "Lung-RADS" for r in run.rads)
@@ -742,6 +1118,13 @@ def _bare(s: str) -> str:
 
 def _capitalise(s: str) -> str:
     return s[:1].upper() + s[1:]
+
+
+def _join(parts: list[str], conjunction: str) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + f" {conjunction} " + parts[-1]
 
 
 def _max_urgency(levels: list[str]) -> str:

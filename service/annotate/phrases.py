@@ -58,7 +58,9 @@ def _gate(seq) -> tuple[str, ...]:
 class PhraseMatcher:
     def __init__(self, entries: list[dict]):
         patterns = sorted(
-            ((p, e) for e in entries for p in e["patterns"]), key=lambda pe: -len(pe[0])
+            # context variants (``variant_of``) have no patterns: phrase_context.py reads them
+            ((p, e) for e in entries for p in e.get("patterns", ())),
+            key=lambda pe: -len(pe[0]),
         )
         self._patterns: list[tuple[str, dict]] = []
         self._gates: dict[str, set[int]] = {}  # literal -> indexes of the patterns it gates

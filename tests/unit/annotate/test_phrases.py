@@ -10,7 +10,7 @@ def _naive(entries, text, start, end):
     """Every pattern, no gate: all matches, then leftmost-longest without overlaps."""
     found = []
     for entry in entries:
-        for pattern in entry["patterns"]:
+        for pattern in entry.get("patterns", ()):  # context variants have none
             regex = re.compile(r"\b(?:" + pattern.replace(" ", r"\s+") + r")\b", re.IGNORECASE)
             found += [
                 (m.start(), -(m.end() - m.start()), m.end(), entry["id"])

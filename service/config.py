@@ -14,6 +14,7 @@ from pathlib import Path
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from .documents.limits import Limits
 from .errors import ConfigError
 
 
@@ -54,6 +55,23 @@ class _SettingsSchema(Schema):
     # patient portals that embed explanations: may frame /embed and call the API from
     # their pages (CORS); space-separated origins, none by default
     RADPLAIN_PORTAL_ORIGINS = fields.String(load_default="")
+    # reports as PDFs and images (service/documents): limits, and the OCR confidence below
+    # which a word makes no clinical claim. Pillow refuses over 178,956,970 pixels anyway.
+    RADPLAIN_MAX_DOCUMENT_BYTES = fields.Integer(
+        load_default=Limits.max_bytes, validate=validate.Range(min=1024, max=200 * 1024 * 1024)
+    )
+    RADPLAIN_MAX_PAGES = fields.Integer(
+        load_default=Limits.max_pages, validate=validate.Range(min=1, max=500)
+    )
+    RADPLAIN_MAX_IMAGE_PIXELS = fields.Integer(
+        load_default=Limits.max_pixels, validate=validate.Range(min=10_000, max=178_000_000)
+    )
+    RADPLAIN_DOCUMENT_TIMEOUT = fields.Float(
+        load_default=Limits.timeout, validate=validate.Range(min=1, max=600)
+    )
+    RADPLAIN_OCR_MIN_CONFIDENCE = fields.Float(
+        load_default=Limits.min_confidence, validate=validate.Range(min=0, max=100)
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class Settings:
     auth_jwks_url: str | None = None
     auth_public_key_file: str | None = None
     portal_origins: tuple[str, ...] = ()
+    documents: Limits = Limits()
 
     @property
     def smart_enabled(self) -> bool:
@@ -139,6 +158,13 @@ def load(env: dict[str, str] | None = None) -> Settings:
         auth_jwks_url=data["RADPLAIN_AUTH_JWKS_URL"],
         auth_public_key_file=data["RADPLAIN_AUTH_PUBLIC_KEY_FILE"],
         portal_origins=_origins(data["RADPLAIN_PORTAL_ORIGINS"]),
+        documents=Limits(
+            max_bytes=data["RADPLAIN_MAX_DOCUMENT_BYTES"],
+            max_pages=data["RADPLAIN_MAX_PAGES"],
+            max_pixels=data["RADPLAIN_MAX_IMAGE_PIXELS"],
+            timeout=data["RADPLAIN_DOCUMENT_TIMEOUT"],
+            min_confidence=data["RADPLAIN_OCR_MIN_CONFIDENCE"],
+        ),
     )
     if settings.auth_issuer and not (
         settings.auth_audience and (settings.auth_jwks_url or settings.auth_public_key_file)

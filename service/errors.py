@@ -67,3 +67,11 @@ class NotFound(RadplainError):
     status = 404
     exit_code = 2
     title = "Not Found"
+
+
+class UnreadableDocument(BadInput):
+    """A PDF or image that is well formed enough to try but that radplain cannot read within
+    its limits: password-protected, no text found, or reading took longer than allowed."""
+
+    status = 422
+    title = "Unprocessable document"

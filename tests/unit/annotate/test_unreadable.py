@@ -28,8 +28,9 @@ def _read(text: str, low: set[str], threshold: float = 60.0) -> AnalysedText:
         Word(m.start(), m.end(), 20.0 if m.group().strip(".:") in low else 95.0)
         for m in re.finditer(r"\S+", text)
     )
-    return AnalysedText(text, "ocr", document={"reading": "ocr"}, words=words,
-                        min_confidence=threshold)
+    return AnalysedText(
+        text, "ocr", document={"reading": "ocr"}, words=words, min_confidence=threshold
+    )
 
 
 def test_an_unsure_negation_makes_no_claim_about_the_finding(explainer):

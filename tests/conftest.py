@@ -46,6 +46,27 @@ def assertion_items():
     ]
 
 
+def npm_ci(folder: Path) -> None:
+    """npm ci in a folder of test tools, when node_modules is missing or older than
+    package-lock.json (the pinned versions are the lock's; nothing is fetched if current)."""
+    import subprocess
+
+    marker = folder / "node_modules" / ".package-lock.json"  # written by every npm install
+    lock = folder / "package-lock.json"
+    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    result = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"npm ci failed in {folder}:\n{result.stdout}\n{result.stderr}")
+    marker.touch()  # newer than the lock from now on, whatever dates the checkout left
+
+
 def fhir_example(name: str) -> dict:
     return json.loads((DATA / "fhir" / name).read_text(encoding="utf-8"))
 

@@ -18,6 +18,8 @@ from ..render import Renderer
 from .actions import bp as actions_bp
 from .auth import Verifier
 from .demo import bp as demo_bp
+from .embed import bp as embed_bp
+from .embed import install_cors
 from .errors import register_error_handlers
 from .explain import bp as explain_bp
 from .health import bp as health_bp
@@ -48,6 +50,8 @@ def create_app(settings: Settings, explainer=None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(demo_bp)
+    app.register_blueprint(embed_bp)
+    install_cors(app, settings.portal_origins)
     return app
 
 

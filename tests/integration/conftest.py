@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import npm_ci
+
 SERVER_DIR = Path(__file__).resolve().parents[1] / "fhir_server"
 STARTUP_TIMEOUT = 60  # seconds; loading the R4 definitions takes about one
 ADMIN_TIMEOUT = 10
@@ -67,24 +69,6 @@ class FhirTestServer:
         return self._admin("GET", "stats")
 
 
-def _install_dependencies() -> None:
-    """npm ci, when node_modules is missing or older than package-lock.json."""
-    marker = SERVER_DIR / "node_modules" / ".package-lock.json"  # written by every npm install
-    lock = SERVER_DIR / "package-lock.json"
-    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    result = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"],
-        cwd=SERVER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"npm ci failed in {SERVER_DIR}:\n{result.stdout}\n{result.stderr}")
-    marker.touch()  # newer than the lock from now on, whatever dates the checkout left
-
-
 def _wait_for_port(proc: subprocess.Popen, lines: queue.Queue, stderr_log) -> int:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -108,7 +92,7 @@ def _wait_for_port(proc: subprocess.Popen, lines: queue.Queue, stderr_log) -> in
 def fhir_server():
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node and npm are needed for the FHIR test server (tests/fhir_server)")
-    _install_dependencies()
+    npm_ci(SERVER_DIR)
 
     env = {**os.environ, "PORT": "0", "EXIT_ON_STDIN_CLOSE": "1"}
     with tempfile.TemporaryFile(mode="w+") as stderr_log:

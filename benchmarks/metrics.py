@@ -1,7 +1,8 @@
 """Quality figures the project tracks, computed the same way by tests and benchmarks.
 
 - readability: Flesch-Kincaid grade of each explanation's lay text (textstat 0.7.4,
-  which counts syllables offline with pyphen);
+  which counts syllables offline with pyphen); in Spanish, Fernández-Huerta ease
+  (benchmarks/readability_es.py);
 - coverage: share of uncommon words (wordfreq Zipf < 3) in impressions that fall inside
   a glossary, finding or phrase span;
 - assertions: per-label precision, recall and F1 on the labelled set;
@@ -26,6 +27,20 @@ def fk_grades(docs: list[dict]) -> list[float]:
     import textstat
 
     return [textstat.flesch_kincaid_grade(lay_text(d)) for d in docs]
+
+
+def readability_es(docs: list[dict]) -> dict:
+    """Fernández-Huerta ease of each Spanish explanation's lay text (higher is easier;
+    70 and above reads at 6th grade or easier). p05 is the hard tail, as p95 is for FK."""
+    from benchmarks.readability_es import fernandez_huerta
+
+    scores = [fernandez_huerta(lay_text(d)) for d in docs]
+    return {
+        "n": len(scores),
+        "median": statistics.median(scores),
+        "p05": percentile(scores, 0.05),
+        "min": min(scores),
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -135,3 +150,46 @@ def rads_scores(items: list[dict], docs: list[dict]) -> dict[str, dict]:
         r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
         out[name] = {"tp": c["tp"], "fp": c["fp"], "fn": c["fn"], "precision": p, "recall": r}
     return out
+
+
+# -- incidental findings (tests/data/incidental/sentences.jsonl) -------------------------
+NOT_PRESENT_KINDS = ("negated", "historical", "hypothetical", "someone_else")
+
+
+def incidental_document(item: dict) -> str:
+    """The report a labelled sentence is explained in: its context, then the sentence as
+    the impression."""
+    head = item.get("context", "")
+    return (head + "\n" if head else "") + "IMPRESSION:\n" + item["text"]
+
+
+def _incidental_key(rec: dict) -> tuple:
+    missing = tuple(rec.get("missing") or rec.get("missing_inputs") or ())
+    finding = rec.get("finding_id", rec.get("finding"))
+    return (finding, rec["action"], rec["interval"], missing if rec["action"] == "depends_on_inputs" else ())
+
+
+def incidental_scores(items: list[dict], docs: list[dict]) -> dict:
+    """Share of labelled sentences whose recommendations (finding, action, interval, and
+    the missing inputs when it depends) are exactly the expected ones; and how many
+    recommendations were produced for a negated, historical, hypothetical or someone
+    else's finding (must be 0)."""
+    right, wrong, on_absent = 0, [], 0
+    for item, doc in zip(items, docs, strict=True):
+        got = sorted(_incidental_key(r) for r in doc["incidental"])
+        want = sorted(_incidental_key(e) for e in item["expected"])
+        if got == want:
+            right += 1
+        else:
+            wrong.append((item["id"], want, got))
+        if item["kind"] in NOT_PRESENT_KINDS:
+            expected = {e["finding"] for e in item["expected"]}
+            on_absent += sum(1 for r in doc["incidental"] if r["finding_id"] not in expected)
+    return {
+        "n": len(items),
+        "correct": right,
+        "accuracy": right / len(items) if items else 1.0,
+        "wrong": wrong,
+        "recommendations_for_absent": on_absent,
+        "without_recommendation": sum(1 for i in items if not i["expected"]),
+    }

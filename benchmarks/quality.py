@@ -21,6 +21,7 @@ from benchmarks.metrics import (  # noqa: E402
     rads_document,
     rads_scores,
     readability,
+    readability_es,
 )
 from service import mappings  # noqa: E402
 from service.annotate.explain import Explainer  # noqa: E402
@@ -37,6 +38,12 @@ def main() -> None:
     print(
         f"readability (Flesch-Kincaid grade of lay text): median {r['median']:.2f}, "
         f"p95 {r['p95']:.2f}, max {r['max']:.2f}   goal: median <= 6.0, p95 <= 8.0"
+    )
+    es = readability_es([explainer.explain(from_plain(r["text"]), "es") for r in corpus])
+    print(
+        f"readability in Spanish (Fernandez-Huerta ease, higher is easier): median "
+        f"{es['median']:.1f}, p05 {es['p05']:.1f}, min {es['min']:.1f}   goal: median >= 70 "
+        f"(6th grade), p05 >= 60"
     )
     c = coverage(docs)
     print(

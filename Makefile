@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test lint deploy-lint bench quality clean
+.PHONY: demo test lint deploy-lint bench quality screenshots clean
 
 $(BIN)/radplain: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ quality: $(BIN)/radplain  ## print readability, coverage and assertion figures
 bench: $(BIN)/radplain  ## print speed figures, with negspacy as the baseline
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/speed.py
+
+screenshots: $(BIN)/radplain  ## refresh docs/screenshots from the browser tests' artifacts
+	$(BIN)/python -m pytest -q tests/browser/test_accessibility.py -k screenshots
+	mkdir -p docs/screenshots && cp artifacts/screenshots/*.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(TOOLS)

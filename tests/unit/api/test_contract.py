@@ -68,6 +68,20 @@ def test_explain_text_matches_the_contract(client, corpus):
         assert res.status_code == 200 and res.json["text"]
 
 
+def test_html_fragment_and_embed_routes_match_the_contract(client):
+    fragment = _checked(
+        client,
+        "post",
+        "/v1/explain",
+        query_string={"format": "html", "lang": "es"},
+        json={"text": "IMPRESSION: No pneumothorax."},
+    )
+    assert fragment.mimetype == "text/html" and 'lang="es"' in fragment.get_data(as_text=True)
+    assert _checked(client, "get", "/embed", query_string={"lang": "es"}).status_code == 200
+    refused = _checked(client, "get", "/embed", query_string={"lang": "fr"}, valid_request=False)
+    assert refused.status_code == 400
+
+
 def test_explain_fhir_report_in_spanish(client):
     report = {
         "resourceType": "DiagnosticReport",

@@ -166,7 +166,12 @@ def incidental_document(item: dict) -> str:
 def _incidental_key(rec: dict) -> tuple:
     missing = tuple(rec.get("missing") or rec.get("missing_inputs") or ())
     finding = rec.get("finding_id", rec.get("finding"))
-    return (finding, rec["action"], rec["interval"], missing if rec["action"] == "depends_on_inputs" else ())
+    return (
+        finding,
+        rec["action"],
+        rec["interval"],
+        missing if rec["action"] == "depends_on_inputs" else (),
+    )
 
 
 def incidental_scores(items: list[dict], docs: list[dict]) -> dict:
@@ -193,3 +198,17 @@ def incidental_scores(items: list[dict], docs: list[dict]) -> dict:
         "recommendations_for_absent": on_absent,
         "without_recommendation": sum(1 for i in items if not i["expected"]),
     }
+
+
+NEW_TEMPLATES = ("template.incidental", "template.next", "template.context")
+
+
+def new_lay_grades(m) -> list[float]:
+    """Flesch-Kincaid grade of each incidental, next-step and phrase-context lay text
+    (English; fragments under four words, such as "your age", have no grade of their own)."""
+    import textstat
+
+    texts = [e["lay"]["en"] for e in m.incidental if "lay" in e]
+    texts += [e["text"]["en"] for e in m.templates if e["id"].startswith(NEW_TEMPLATES)]
+    texts += [e["lay"]["en"] for e in m.phrases if "variant_of" in e]
+    return [textstat.flesch_kincaid_grade(t) for t in texts if len(t.split()) >= 4]

@@ -8,6 +8,7 @@ explains and the ids of the mapping entries it was built from.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -146,7 +147,8 @@ class Explainer:
             [(lit, e, False) for e in mappings.density for lit in e["match"]]
         )
         self.incidental = IncidentalRules(mappings.incidental)
-        self._phrase_by_id = {e["id"]: e for e in mappings.phrases}
+        self._actionable_phrases = {e["id"] for e in mappings.phrases if e.get("actionable")}
+        self._query_rules = frozenset(e["id"] for e in mappings.context if e.get("query"))
         self._templates = {e["id"]: e["text"] for e in mappings.templates}
         self._certainty = {e["level"]: e for e in mappings.certainty}
 
@@ -656,7 +658,8 @@ class Explainer:
         return None
 
     def _near(self, run: _Run, near, a: int, b: int, p_start: int, p_end: int) -> bool:
-        """A ``near`` literal in text[a:b], outside the phrase, asserted present or possible."""
+        """A ``near`` literal in text[a:b], outside the phrase, asserted present or possible
+        (and not merely asked about: "rule out mass")."""
         text = run.text
         for s_start, s_end in split_sentences(text, a, b):
             tokens = tokenize(text, s_start, s_end)
@@ -665,7 +668,11 @@ class Explainer:
             if not spans:
                 continue
             for asserted in self.context.assert_spans(text, s_start, s_end, spans):
-                if asserted.assertion in (PRESENT, POSSIBLE) and not asserted.historical:
+                if (
+                    asserted.assertion in (PRESENT, POSSIBLE)
+                    and not asserted.historical
+                    and not self._query_rules.intersection(asserted.rules)
+                ):
                     return True
         return False
 
@@ -675,39 +682,34 @@ class Explainer:
         interval, a referral, a biopsy, a call now); each item then says what usually happens
         next. Non-actionable means the report asks for nothing; it is never said of a part
         the engine could not explain."""
-        follow = [(f["start"], f["end"]) for f in run.follow_up if f["action"] != "none"]
-        incidental = [(r["start"], r["end"]) for r in run.incidental if r["actionable"]]
-        flagged = follow + incidental
+        flagged = [(f["start"], f["end"]) for f in run.follow_up if f["action"] != "none"]
+        flagged += [(r["start"], r["end"]) for r in run.incidental if r["actionable"]]
+        starts = [item["start"] for item in items]
+        reasons: list[list[str]] = [[] for _ in items]
+
+        def note(pos: int, why: str | None) -> None:
+            k = bisect_right(starts, pos) - 1
+            if k >= 0 and pos < items[k]["end"]:
+                reasons[k].append(why)
+
         for f in run.findings:
             live = f["assertion"] in (PRESENT, POSSIBLE) and not f["historical"]
             f["actionable"] = live and (
                 bool(f.get("urgency")) or any(a < f["end"] and f["start"] < b for a, b in flagged)
             )
-        for item in items:
+            if f["actionable"]:
+                note(f["start"], f["mapping_id"] or f.get("critical_id"))
+        for r in run.incidental:
+            if r["actionable"]:
+                note(r["start"], r["mapping_id"])
+        for r in run.rads:
+            if r["follow_up"].get("action") not in _ROUTINE_ACTIONS:
+                note(r["start"], r["mapping_id"])
+        for p in run.phrases:
+            if p["id"] in self._actionable_phrases or p.get("context") in self._actionable_phrases:
+                note(p["start"], p.get("context") or p["id"])
+        for item, why in zip(items, reasons, strict=True):
             a, b = item["start"], item["end"]
-            why = [
-                f["mapping_id"] or f.get("critical_id")
-                for f in run.findings
-                if f["actionable"] and a <= f["start"] < b
-            ]
-            why += [
-                r["mapping_id"] for r in run.incidental if r["actionable"] and a <= r["start"] < b
-            ]
-            why += [
-                r["mapping_id"]
-                for r in run.rads
-                if a <= r["start"] < b and r["follow_up"].get("action") not in _ROUTINE_ACTIONS
-            ]
-            why += [
-                p["id"]
-                for p in run.phrases
-                if a <= p["start"] < b
-                and any(
-                    self._phrase_by_id[i].get("actionable")
-                    for i in (p["id"], p.get("context"))
-                    if i
-                )
-            ]
             item["actionable"] = bool(why) or item["urgency"] != "routine"
             explained = not any(
                 i in _UNEXPLAINED for sentence in item["sentences"] for i in sentence["mapping_ids"]
@@ -755,6 +757,8 @@ class Explainer:
             deferred = [x for x in finding.get("defer_to_rads", []) if x in run.rads_systems]
             if a.assertion not in (PRESENT, POSSIBLE) or a.historical:
                 reason = "historical" if a.historical else a.assertion
+            elif self._query_rules.intersection(a.rules):
+                reason = "asked about, not seen"
             elif deferred:
                 reason = f"managed by {deferred[0]}"
             elif not rules.applies_to_exam(finding, run.exam):

@@ -24,7 +24,7 @@ def open_component(page, service, portal, report, lang=None, token=None):
 
 def test_component_on_a_portal_page_shows_the_stored_explanation(page, service, portal):
     element = open_component(page, service, portal, "birads4")
-    expect(element.locator(".rp-banner")).to_have_text("Talk with your care team soon.")
+    expect(element.locator(".rp-banner")).to_have_text("Talk with your care team today.")
     card = element.locator("li.rp-card")
     expect(card.locator(".rp-card-head")).to_have_text("BI-RADS category 4")
     expect(card).to_contain_text("biopsy")

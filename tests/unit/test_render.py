@@ -36,7 +36,7 @@ def test_urgent_and_critical_open_with_a_banner_and_routine_does_not(render, exp
     critical = render.html(explain(CRITICAL))
     assert critical.index('class="rp-banner" role="alert"') < critical.index("rp-summary")
     assert "Contact your care team now." in critical
-    assert "Talk with your care team soon." in render.html(explain(BIRADS4))
+    assert "Talk with your care team today." in render.html(explain(BIRADS4))
     assert "rp-banner" not in render.html(explain(NORMAL))
 
 

@@ -41,6 +41,14 @@ class ConfigError(RadplainError):
     title = "Configuration error"
 
 
+class FhirNotConfigured(ConfigError):
+    """An action that needs the EHR, asked of a service that has no FHIR server configured.
+    Over HTTP that is 503 (this deployment cannot do it), not a 500 (nothing broke)."""
+
+    status = 503
+    title = "No FHIR server configured"
+
+
 class MappingError(ConfigError):
     """A file in mappings/ does not match its schema, or clashes with another entry."""
 

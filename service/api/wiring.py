@@ -18,7 +18,7 @@ def store() -> Store:
 
 
 def pipeline() -> Pipeline:
-    """Raises ConfigError (problem+json 500 that names the setting) with no FHIR server."""
+    """Raises FhirNotConfigured (problem+json 503 that names the setting) with no FHIR server."""
     built = current_app.extensions.get("radplain.pipeline")
     if built is None:
         built = Pipeline.from_settings(

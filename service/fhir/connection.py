@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..errors import ConfigError, FhirNotConfigured
 from .client import FhirClient, RetryPolicy
 from .smart_auth import ClientKey, SmartBackendAuth
 
@@ -13,7 +13,9 @@ from .smart_auth import ClientKey, SmartBackendAuth
 def connect(settings: Settings, base: str | None = None) -> FhirClient:
     base = base or settings.fhir_base
     if not base:
-        raise ConfigError("no FHIR server: pass --fhir-base URL or set RADPLAIN_FHIR_BASE")
+        raise FhirNotConfigured(
+            "no FHIR server configured: set RADPLAIN_FHIR_BASE (or pass --fhir-base URL)"
+        )
     auth = None
     if settings.smart_enabled:
         try:

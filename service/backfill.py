@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .annotate.explain import Explainer
-from .annotate.source_text import from_report
+from .documents.attachments import report_text
+from .documents.limits import Limits
 from .errors import BadInput, RadplainError
 from .fhir import writeback
 from .fhir.report import validate_report
@@ -66,7 +67,7 @@ def backfill(
                             result.not_releasable += 1
                             continue
                         report = validate_report(resource)
-                        doc = explainer.explain(from_report(report))
+                        doc = explainer.explain(report_text(report, Limits()))
                         comm = writeback.communication(
                             report, doc, render.text(doc), render.html(doc), clock()
                         )

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .errors import BadInput, RadplainError
 
-MAX_INPUT_BYTES = 5 * 1024 * 1024  # a radiology report is a few kB; 5 MB is abuse
+MAX_INPUT_BYTES = 5 * 1024 * 1024  # a radiology report is a few kB; 5 MB is abuse (PDFs and
+# images may be larger: up to RADPLAIN_MAX_DOCUMENT_BYTES)
 
 
 @cache
@@ -21,48 +22,35 @@ def _explainer():
     return Explainer(mappings.default())
 
 
-def _read(path: str) -> bytes:
+def _read(path: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     if path == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        data = sys.stdin.buffer.read(limit + 1)
     else:
         p = Path(path)
         if not p.is_file():
             raise BadInput(f"{path}: no such file")
         with p.open("rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise BadInput(f"{path}: input is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB")
+            data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"{path}: input is larger than {limit / (1024 * 1024):g} MB")
     return data
 
 
-def load_source(data: bytes, name: str):
-    """Plain text or a FHIR DiagnosticReport (detected) -> AnalysedText."""
-    from .annotate import source_text
-    from .fhir.report import validate_report
+def load_source(data: bytes, name: str, settings=None):
+    """Plain text, a FHIR DiagnosticReport (detected), a PDF or an image -> AnalysedText."""
+    from . import config, inputs
 
-    text = source_text.decode_bytes(data)
-    if "\x00" in text:
-        raise BadInput(f"{name}: input is binary, not a text report or FHIR JSON")
-    stripped = text.strip()
-    if not stripped:
-        raise BadInput(f"{name}: input is empty; give a report text or a DiagnosticReport")
-    if stripped.startswith("{"):
-        try:
-            obj = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise BadInput(
-                f"{name}: looks like JSON but is not valid JSON: {exc.msg} "
-                f"at line {exc.lineno} column {exc.colno}"
-            ) from exc
-        return source_text.from_report(validate_report(obj))
-    return source_text.from_plain(text)
+    return inputs.load(data, name, settings or config.load())
 
 
 def cmd_explain(args) -> int:
-    from . import mappings
+    from . import config, mappings
     from .render import Renderer
 
-    source = load_source(_read(args.path), "stdin" if args.path == "-" else args.path)
+    settings = config.load()
+    name = "stdin" if args.path == "-" else args.path
+    limit = max(MAX_INPUT_BYTES, settings.documents.max_bytes)
+    source = load_source(_read(args.path, limit), name, settings)
     doc = _explainer().explain(source, args.lang)
     if args.format == "json":
         out = json.dumps(doc, ensure_ascii=False, indent=2)

@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 
 from . import metrics
 from .annotate.explain import Explainer
-from .annotate.source_text import from_report
+from .documents.attachments import report_text
+from .documents.limits import Limits
 from .errors import BadInput
 from .fhir import writeback
 from .fhir.client import FhirClient, FhirConflict
@@ -73,8 +74,10 @@ class Pipeline:
         policy: Policy | None = None,
         state: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        documents: Limits | None = None,
     ):
         self.client = client
+        self.documents = documents or Limits()  # for reports whose text is a PDF or image
         self.explainer = explainer
         self.renderer = Renderer(explainer.m.ui)
         self.store = store
@@ -102,6 +105,7 @@ class Pipeline:
                 explainer.m, hold_for_clinician_review=settings.hold_for_clinician_review
             ),
             state=settings.release_state,
+            documents=settings.documents,
         )
 
     # 1. pull ---------------------------------------------------------------------------
@@ -188,10 +192,14 @@ class Pipeline:
         return outcome
 
     # 3. explain and write back -----------------------------------------------------------
+    def _text(self, report: dict):
+        """The report's text; a PDF or image attachment is read (its url fetched from the EHR)."""
+        return report_text(report, self.documents, self.client.attachment)
+
     def _write(self, report: dict) -> tuple[str | None, bool]:
         """Explain, decide per audience, write each audience's Communication (held or not)."""
         with metrics.EXPLAIN_SECONDS.time():
-            doc = self.explainer.explain(from_report(report))
+            doc = self.explainer.explain(self._text(report))
         now = self.clock()
         decisions = decide(report, doc, self._context(report, doc, now), now, self.policy)
         text, html = self.renderer.text(doc), self.renderer.html(doc)
@@ -328,7 +336,7 @@ class Pipeline:
             # the current version: a tag the EHR adds later (clinician-reviewed, provider-directed
             # release) arrives as a new version of the same report
             report = self.client.read("DiagnosticReport", hold["report_id"])
-            doc = self.explainer.explain(from_report(report))
+            doc = self.explainer.explain(self._text(report))
             ctx = self._context(report, doc, now)
             audience = next((a for a in ctx.audiences if a.reference == hold["audience"]), None)
             if audience is None:

@@ -38,9 +38,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        # the explain route raises the limit for documents (request.max_content_length)
+        limit_mb = (request.max_content_length or app.config["MAX_CONTENT_LENGTH"]) / (1024 * 1024)
         detail = {
-            413: f"the request body is larger than {limit_mb} MB",
+            413: f"the request body is larger than {limit_mb:.0f} MB",
             404: f"no such endpoint: {request.path}",
             405: f"{request.method} is not allowed on {request.path}",
         }.get(exc.code, exc.description)

@@ -21,6 +21,11 @@ from ..errors import ConfigError
 from .limits import Deadline
 
 LANGUAGE = "eng"
+# page segmentation: one column of text, lines top to bottom (reports are not laid out in
+# columns; "auto" (3) split wrapped lines into blocks and read them out of order)
+PAGE_SEGMENTATION = os.environ.get("RADPLAIN_OCR_PSM", "4")
+# characters a radiology report does not contain but blurred "I" and "l" often become
+NOT_IN_REPORTS = "|\\"
 _ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
@@ -61,7 +66,15 @@ def _run(args: list[str], image: Image.Image, deadline: Deadline) -> str:
 
 def words(image: Image.Image, deadline: Deadline, dpi: int | None = None) -> list[OcrWord]:
     """Every word Tesseract reads, in reading order, with its confidence (0-100)."""
-    args = ["-l", LANGUAGE, "--psm", "3"] + (["--dpi", str(dpi)] if dpi else []) + ["tsv"]
+    args = [
+        "-l",
+        LANGUAGE,
+        "--psm",
+        PAGE_SEGMENTATION,
+        "-c",
+        f"tessedit_char_blacklist={NOT_IN_REPORTS}",
+    ]
+    args += (["--dpi", str(dpi)] if dpi else []) + ["tsv"]
     out = []
     rows = csv.DictReader(
         io.StringIO(_run(args, image, deadline)), delimiter="\t", quoting=csv.QUOTE_NONE

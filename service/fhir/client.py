@@ -8,7 +8,9 @@ what the EHR said, not a stack trace.
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import json as json_module
 import logging
 import random
 import time
@@ -19,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from .. import metrics
-from ..errors import FhirError
+from ..errors import BadInput, FhirError
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class FhirClient:
         json: dict | None = None,
         params=None,
         headers: dict | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         if not self.same_server(url):
             raise FhirError(
@@ -129,6 +132,7 @@ class FhirClient:
                     params=params,
                     headers=send_headers,
                     timeout=self.timeout,
+                    stream=stream,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 metrics.FHIR_SECONDS.labels(method, "unreachable").observe(
@@ -183,6 +187,42 @@ class FhirClient:
     def read(self, resource_type: str, rid: str, version: str | None = None) -> dict:
         path = f"{resource_type}/{rid}" + (f"/_history/{version}" if version else "")
         return self.request("GET", self.url(path)).json()
+
+    def attachment(self, url: str, max_bytes: int) -> bytes:
+        """An Attachment.url's bytes: ``Binary/123`` or an absolute URL under the base.
+
+        Anything off the configured base is refused (BadInput: the report is at fault), as
+        the server's next links are. A FHIR JSON answer is a Binary resource (its ``data``
+        is decoded); any other answer is the raw content. At most ``max_bytes`` (plus the
+        base64 overhead) are read, so the size check that follows sees an oversized file
+        without this process holding all of it.
+        """
+        target = self.url(url)
+        if not self.same_server(target):
+            raise BadInput(
+                f"attachment url {url!r} is not on the configured FHIR server {self.base}; "
+                "radplain fetches attachments from nowhere else"
+            )
+        response = self.request(
+            "GET", target, headers={"Accept": f"{FHIR_JSON}, */*;q=0.5"}, stream=True
+        )
+        budget, chunks, size = max_bytes * 4 // 3 + 4096, [], 0
+        for chunk in response.iter_content(64 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > budget:
+                break
+        response.close()
+        body = b"".join(chunks)
+        media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media in (FHIR_JSON, "application/json") and size <= budget:
+            try:
+                resource = json_module.loads(body)
+                if resource.get("resourceType") == "Binary":
+                    return base64.b64decode(resource.get("data") or "")
+            except (ValueError, AttributeError, TypeError) as exc:
+                raise BadInput(f"attachment url {url!r} returned an unreadable Binary") from exc
+        return body
 
     def search(self, resource_type: str, params: dict) -> Iterator[dict]:
         """Every matching resource, following Bundle.link[next] page by page."""

@@ -8,6 +8,7 @@ guard is a process-wide setting; radplain's limit is per call and says what to f
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps, UnidentifiedImageError
@@ -26,8 +27,10 @@ def open_pages(data: bytes, limits: Limits, name: str) -> list[Image.Image]:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
         try:
             image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:
-            raise PayloadTooLarge(_too_many_pixels(name, None, limits)) from exc
+        except Image.DecompressionBombError as exc:  # beyond even Pillow's hard limit
+            declared = re.search(r"\((\d+) pixels\)", str(exc))
+            said = f"{int(declared.group(1)):,} pixels" if declared else None
+            raise PayloadTooLarge(_too_many_pixels(name, said, limits)) from exc
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise BadInput(
                 f"{name} is not a readable PNG, JPEG, WebP or TIFF image; send the original file"
@@ -60,8 +63,11 @@ def _gray(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def _too_many_pixels(name: str, size: tuple[int, int] | None, limits: Limits) -> str:
-    said = f"{size[0]} x {size[1]} pixels" if size else "larger than Pillow will decode"
+def _too_many_pixels(name: str, size: tuple[int, int] | str | None, limits: Limits) -> str:
+    if isinstance(size, tuple):
+        said = f"{size[0]} x {size[1]} pixels"
+    else:
+        said = size or "larger than Pillow will decode"
     return (
         f"{name} is {said}; radplain reads images up to {limits.max_pixels:,} pixels "
         "(RADPLAIN_MAX_IMAGE_PIXELS): send a photo at a lower resolution"
@@ -83,7 +89,7 @@ def skew_angle(image: Image.Image) -> float:
 
     def sharpness(angle: float) -> float:
         turned = ink.rotate(angle, resample=Image.NEAREST, expand=True, fillcolor=0)
-        rows = list(turned.resize((1, turned.height), Image.BOX).getdata())
+        rows = turned.resize((1, turned.height), Image.BOX).tobytes()  # one mean per row
         return sum((a - b) ** 2 for a, b in zip(rows, rows[1:], strict=False))
 
     coarse = [a / 2 for a in range(int(-SKEW_RANGE_DEGREES * 2), int(SKEW_RANGE_DEGREES * 2) + 1)]

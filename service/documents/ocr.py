@@ -29,6 +29,17 @@ NOT_IN_REPORTS = "|\\"
 _ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
+# Tesseract is confident about junk: a smudged word often comes back as a symbol or two
+# ("¢", "&", "é") at 80-90%. A word with no ASCII letter or digit that is not ordinary
+# punctuation is taken as unread (confidence 0), whatever Tesseract says.
+_PUNCTUATION = set(".,:;!?()[]'\"-/%+=<>#*")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+def plausible(text: str) -> bool:
+    return bool(_ALNUM.search(text)) or set(text) <= _PUNCTUATION
+
+
 @dataclass(frozen=True)
 class OcrWord:
     text: str
@@ -86,7 +97,7 @@ def words(image: Image.Image, deadline: Deadline, dpi: int | None = None) -> lis
         out.append(
             OcrWord(
                 text,
-                max(0.0, float(row["conf"])),
+                max(0.0, float(row["conf"])) if plausible(text) else 0.0,
                 int(row["block_num"]),
                 int(row["par_num"]),
                 int(row["line_num"]),

@@ -82,16 +82,28 @@ def read_document(
 def _ocr_page(image: Image.Image, deadline: Deadline, dpi: int | None) -> _Page:
     straight, _ = images.straighten(image)
     found = ocr.words(straight, deadline, dpi)
-    if ocr.mean_confidence(found) < ORIENTATION_CHECK_BELOW or len(found) < _MIN_WORDS:
-        # OSD needs letters, not detail: half size reads as well, in half the time
+    if _poor(found):
+        # OSD needs letters, not detail: half size reads as well, in half the time. It
+        # tells sideways from upright well, but sometimes mistakes 90 for 270: when its
+        # turn still reads poorly, the opposite turn is tried too.
         half = image.resize((max(1, image.width // 2), max(1, image.height // 2)))
         degrees = ocr.orientation(half, deadline)
-        if degrees:
-            turned, _ = images.straighten(images.turn(image, degrees))
+        for turn in [degrees, (degrees + 180) % 360] if degrees else []:
+            turned, _ = images.straighten(images.turn(image, turn))
             again = ocr.words(turned, deadline, dpi)
-            if ocr.mean_confidence(again) * len(again) > ocr.mean_confidence(found) * len(found):
+            if _score(again) > _score(found):
                 found = again
+            if not _poor(found):
+                break
     return _assemble(found)
+
+
+def _poor(found: list[ocr.OcrWord]) -> bool:
+    return ocr.mean_confidence(found) < ORIENTATION_CHECK_BELOW or len(found) < _MIN_WORDS
+
+
+def _score(found: list[ocr.OcrWord]) -> float:
+    return ocr.mean_confidence(found) * len(found)
 
 
 def _assemble(found: list[ocr.OcrWord]) -> _Page:

@@ -61,11 +61,10 @@ class AnalysedText:
         if self.document is not None:
             low = [w for w in self.words if w.confidence < (self.min_confidence or 0)]
             confidences = [w.confidence for w in self.words]
+            mean = round(sum(confidences) / len(confidences), 1) if confidences else None
             out["document"] = {
+                "mean_confidence": mean,  # unless the reading recorded it (see from_explanation)
                 **self.document,
-                "mean_confidence": round(sum(confidences) / len(confidences), 1)
-                if confidences
-                else None,
                 "min_confidence": self.min_confidence if self.words else None,
                 "low_confidence": [
                     {
@@ -233,8 +232,7 @@ def text_form(report: dict) -> bool:
     attachment needs reading: the dictated text wins over its PDF rendering.)"""
     forms = report.get("presentedForm") or []
     return any(
-        (t := _attachment_text(a, f"presentedForm[{i}]")) and t.strip()
-        for i, a in enumerate(forms)
+        (t := _attachment_text(a, f"presentedForm[{i}]")) and t.strip() for i, a in enumerate(forms)
     )
 
 
@@ -284,10 +282,17 @@ def from_report(report: dict, documents: Mapping[int, AnalysedText] | None = Non
     return AnalysedText(body, origin, **extra)
 
 
-
 def from_explanation(doc: dict) -> AnalysedText:
     """The analysed text an Explanation was made from, to explain it again (in another
     language): the same text, so every offset stays valid."""
     imp = doc.get("impression")
     conclusion = (imp["start"], imp["end"]) if imp and imp["source"] == "conclusion" else None
-    return AnalysedText(doc["text"], doc["source"]["origin"], conclusion)
+    read = doc["source"].get("document")
+    if not read:
+        return AnalysedText(doc["text"], doc["source"]["origin"], conclusion)
+    # read by OCR: the words too unsure to explain stay unexplained in every language
+    low = tuple(Word(w["start"], w["end"], w["confidence"]) for w in read["low_confidence"])
+    kept = {k: v for k, v in read.items() if k not in ("low_confidence", "min_confidence")}
+    return AnalysedText(
+        doc["text"], doc["source"]["origin"], conclusion, kept, low, read.get("min_confidence")
+    )

@@ -73,3 +73,13 @@ def test_low_confidence_words_are_listed_in_the_source(explainer):
     [low] = doc["source"]["document"]["low_confidence"]
     assert low["text"] == "effusion." and doc["text"][low["start"] : low["end"]] == "effusion."
     assert low["confidence"] == 20.0 and doc["source"]["document"]["min_confidence"] == 60.0
+
+
+def test_explaining_again_in_another_language_keeps_unreadable_words_unexplained(explainer):
+    from service.annotate.source_text import from_explanation
+
+    english = explainer.explain(_read(REPORT, {"effusion"}))
+    spanish = explainer.explain(from_explanation(english), "es")
+    assert spanish["items"][1]["sentences"][0]["mapping_ids"] == ["template.item.unreadable"]
+    assert not any("effusion" in f["text"] for f in spanish["findings"])
+    assert spanish["source"] == english["source"]

@@ -68,6 +68,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     RADPLAIN_CACHE_DIR=/opt/radplain-cache
 
+# Reports as PDFs and photos (service/documents): Tesseract with its English and
+# orientation (osd) data reads images and scanned pages, poppler's pdftoppm renders them.
+# Unpinned for the reason given in the builder stage; the lists are removed after.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+      tesseract-ocr-osd poppler-utils \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --gid 10001 radplain \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin radplain

@@ -33,7 +33,6 @@ from service import config
 from service.api import create_app
 
 
-
 @schemathesis.check
 def no_server_error(ctx, response, case):
     """No 5xx, except the two a deployment can honestly answer, where the contract lists

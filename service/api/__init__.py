@@ -5,7 +5,8 @@ Every error, whatever raised it, leaves as RFC 7807 ``application/problem+json``
 status). Blueprints: ``explain`` (stateless), ``reports`` and ``holds`` (stored PHI,
 bearer tokens via ``auth``), ``actions`` (sync, process, clinician hold/release, FHIR
 notifications), ``health``, ``observe`` (request ids, /metrics) and ``demo`` (the page at
-/). Long-lived collaborators (store, pipeline) are opened on first use by ``wiring``.
+/); ``headers`` puts the security headers on every response. Long-lived collaborators
+(store, pipeline) are opened on first use by ``wiring``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .embed import bp as embed_bp
 from .embed import install_cors
 from .errors import register_error_handlers
 from .explain import bp as explain_bp
+from .headers import install as install_security_headers
 from .health import bp as health_bp
 from .holds import bp as holds_bp
 from .observe import install as install_observability
@@ -44,6 +46,7 @@ def create_app(settings: Settings, explainer=None) -> Flask:
     app.extensions["radplain.verifier"] = _verifier(settings)
     register_error_handlers(app)
     install_observability(app)
+    install_security_headers(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(explain_bp)
     app.register_blueprint(holds_bp)

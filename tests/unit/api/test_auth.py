@@ -195,3 +195,72 @@ def test_keys_are_fetched_from_the_jwks_url(explainer, tmp_path, jwks_url):
     assert status(token(scope="system/*.read")) == 200
     assert status(token(scope="system/*.read", kid="unknown")) == 401
     assert status(token(OTHER, scope="system/*.read")) == 401
+
+
+# Every other route, and why it needs no bearer token. A route added to the app without a
+# row here or in PHI_ROUTES fails test_every_route_is_in_the_auth_matrix.
+PUBLIC_ROUTES = {
+    ("get", "/"): "the demo page: static, stores nothing",
+    ("get", "/docs"): "the API reference page",
+    ("get", "/openapi.yaml"): "the contract",
+    ("get", "/static/<path:filename>"): "the pages' scripts and styles",
+    ("get", "/embed.js"): "the portal component; the explanation it fetches needs a token",
+    ("get", "/embed"): "the iframe page; the explanation it fetches needs a token",
+    ("post", "/v1/explain"): "stateless: explains the text it is given, stores nothing",
+    ("get", "/healthz"): "liveness, no data",
+    ("get", "/readyz"): "readiness, says which dependency failed and nothing else",
+    ("get", "/metrics"): "counters without identifiers",
+}
+PUBLIC_SAMPLES = {"/static/<path:filename>": "/static/demo.js"}
+# authenticated by the Subscription's shared secret (RADPLAIN_NOTIFY_SECRET), not a token
+NOTIFICATION = ("post", "/v1/notifications/fhir")
+
+
+def test_every_route_is_in_the_auth_matrix(client):
+    app = client.application
+    adapter = app.url_map.bind("localhost")
+    in_app = {
+        (method.lower(), rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    phi = {
+        (method, adapter.match(path, method=method.upper(), return_rule=True)[0].rule)
+        for method, path in PHI_ROUTES
+    }
+    in_matrix = phi | set(PUBLIC_ROUTES) | {NOTIFICATION}
+    assert in_app - in_matrix == set(), "routes with no auth-matrix rows"
+    assert in_matrix - in_app == set(), "auth-matrix rows for routes the app no longer has"
+
+
+@pytest.mark.parametrize(("method", "rule"), sorted(PUBLIC_ROUTES))
+def test_public_routes_answer_without_a_token(client, method, rule):
+    path = PUBLIC_SAMPLES.get(rule, rule)
+    body = {"json": {"text": "IMPRESSION: Normal."}} if method == "post" else {}
+    response = getattr(client, method)(path, **body)
+    assert response.status_code in (200, 503), (path, response.status_code)  # readyz may be 503
+    assert "WWW-Authenticate" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, 401),
+        ({"Authorization": "wrong-secret"}, 401),
+        ({"Authorization": f"Bearer {TOKENS['system token (v1)'][0]}"}, 401),  # not a token route
+        ({"X-Notify": "the-secret"}, 401),  # the right value in the wrong header
+        ({"Authorization": "the-secret"}, 503),  # past the secret; no FHIR server here
+    ],
+    ids=["none", "wrong secret", "bearer token", "wrong header", "the secret"],
+)
+def test_notifications_need_the_subscription_secret(explainer, tmp_path, headers, expected):
+    settings = config.load(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+            "RADPLAIN_NOTIFY_SECRET": "the-secret",
+        }
+    )
+    client = create_app(settings, explainer=explainer).test_client()
+    response = client.post("/v1/notifications/fhir", headers=headers)
+    assert response.status_code == expected, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"

@@ -13,6 +13,7 @@ import email.utils
 import json as json_module
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# FHIR R4 id datatype; "." and ".." match it but are path segments, not ids
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 class FhirHttpError(FhirError):
@@ -48,6 +51,19 @@ class FhirConflict(FhirHttpError):
 
 class FhirUnavailable(FhirError):
     """The server could not be reached, or kept answering 429/5xx after every retry."""
+
+
+def _refuse_redirect(response: requests.Response, *args, **kwargs) -> None:
+    """A response hook: runs before requests would follow a redirect, so a server (or
+    anything that can make it answer 3xx) cannot send radplain, and the bearer token,
+    to another host: cloud metadata, the internal network, a file."""
+    if response.is_redirect:
+        target = response.headers.get("Location", "")
+        response.close()
+        raise FhirError(
+            f"the FHIR server answered {response.status_code} redirecting to {target!r}; "
+            "radplain follows no redirects: set RADPLAIN_FHIR_BASE to the address that answers"
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,7 @@ class FhirClient:
         self.base = base.rstrip("/") + "/"
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base))
         self.session = session or requests.Session()
+        self.session.hooks["response"].append(_refuse_redirect)
         self._auth = auth  # returns a bearer token
         self._on_unauthorized = on_unauthorized  # drops a cached token
         self.timeout = timeout
@@ -185,6 +202,8 @@ class FhirClient:
 
     # -- operations ----------------------------------------------------------------------
     def read(self, resource_type: str, rid: str, version: str | None = None) -> dict:
+        if not FHIR_ID.fullmatch(rid) or set(rid) == {"."}:
+            raise BadInput(f"{rid!r} is not a FHIR id (letters, digits, '-' and '.', 1-64)")
         path = f"{resource_type}/{rid}" + (f"/_history/{version}" if version else "")
         return self.request("GET", self.url(path)).json()
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 from ..errors import BadInput, Unauthorized
+from .client import FHIR_ID
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,8 @@ def _reference_id(ref: str, base: str) -> str:
 
 
 def _local_id(rid: object, kind: str, base: str) -> str:
-    if (
-        not isinstance(rid, str)
-        or not rid
-        or not all(c.isalnum() or c in "-." for c in rid)
-        or len(rid) > 64
-    ):
+    # the R4 id datatype (ASCII only: str.isalnum() let other scripts' letters through),
+    # and never "." or "..", which a URL would read as a path segment, not an id
+    if not isinstance(rid, str) or not FHIR_ID.fullmatch(rid) or set(rid) == {"."}:
         raise BadInput(f"notification {kind} id {rid!r} is not a valid FHIR id")
     return rid

@@ -56,16 +56,37 @@ def parse(body: bytes, base: str) -> Notification:
 
 def _focus_ids(bundle: dict, base: str) -> list[str]:
     ids: list[str] = []
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource") or {}
+    for i, entry in enumerate(_field(bundle, "entry", list, "Bundle")):
+        where = f"Bundle.entry[{i}]"
+        if not isinstance(entry, dict):
+            raise BadInput(f"notification {where} must be an object")
+        resource = _field(entry, "resource", dict, where)
         if resource.get("resourceType") == "SubscriptionStatus":
-            for event in resource.get("notificationEvent", []):
-                ref = (event.get("focus") or {}).get("reference")
+            where += ".resource"
+            for j, event in enumerate(_field(resource, "notificationEvent", list, where)):
+                at = f"{where}.notificationEvent[{j}]"
+                if not isinstance(event, dict):
+                    raise BadInput(f"notification {at} must be an object")
+                ref = _field(event, "focus", dict, at).get("reference")
+                if ref is not None and not isinstance(ref, str):
+                    raise BadInput(f"notification {at}.focus.reference must be a string")
                 if ref:
                     ids.append(_reference_id(ref, base))
         elif resource.get("resourceType") == "DiagnosticReport":
             ids.append(_local_id(resource.get("id"), "DiagnosticReport", base))
     return list(dict.fromkeys(i for i in ids if i))
+
+
+def _field(obj: dict, name: str, kind: type, where: str):
+    """``obj[name]`` if it is a ``kind`` (absent or null: an empty one); else BadInput."""
+    value = obj.get(name)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise BadInput(
+            f"notification {where}.{name} must be {'an array' if kind is list else 'an object'}"
+        )
+    return value
 
 
 def _reference_id(ref: str, base: str) -> str:

@@ -1,4 +1,5 @@
-"""Bugs the schemathesis run (test_schemathesis.py) found, kept as plain regression tests.
+"""Bugs the schemathesis run (test_schemathesis.py) and the property tests found, kept as
+plain regression tests.
 
 Each answered 500 (or broke the contract) before its fix; each now answers a problem+json
 that says what to fix, with a status openapi/openapi.yaml lists for the route.
@@ -55,3 +56,62 @@ def test_notification_without_a_fhir_server_answers_503_naming_the_setting(clien
     response = client.post("/v1/notifications/fhir", headers={"Authorization": SECRET})
     assert response.status_code == 503
     assert "RADPLAIN_FHIR_BASE" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Bundle", "entry": "x"},
+        {"resourceType": "Bundle", "entry": None, "type": "history"} | {"entry": ["x"]},
+        {"resourceType": "Bundle", "entry": [{"resource": []}]},
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {"resource": {"resourceType": "SubscriptionStatus", "notificationEvent": {}}}
+            ],
+        },
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "SubscriptionStatus",
+                        "notificationEvent": [{"focus": 7}],
+                    }
+                }
+            ],
+        },
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "SubscriptionStatus",
+                        "notificationEvent": [{"focus": {"reference": 7}}],
+                    }
+                }
+            ],
+        },
+    ],
+    ids=[
+        "entry a string",
+        "entry item a string",
+        "resource an array",
+        "events an object",
+        "focus a number",
+        "reference a number",
+    ],
+)
+def test_a_notification_bundle_of_the_wrong_shape_is_400_saying_where(
+    explainer, issuer, tmp_path, body
+):
+    # found by hypothesis (tests/unit/fhir/test_parsing_properties.py): these were 500s
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "RADPLAIN_NOTIFY_SECRET": SECRET,
+        "RADPLAIN_FHIR_BASE": "http://127.0.0.1:9/fhir",
+    }
+    client = create_app(config.load(env), explainer=explainer).test_client()
+    response = client.post("/v1/notifications/fhir", json=body, headers={"Authorization": SECRET})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "Bundle.entry" in response.json["detail"]

@@ -555,9 +555,9 @@ class Explainer:
     def _contextualise(self, run: _Run, items: list[dict]) -> None:
         """Reread each stock phrase that has context variants; the first that holds
         replaces the phrase's lay sentence and may raise the item's urgency."""
-        if not self.variants:
+        by_span = {(p["id"], p["start"]): p for p in run.phrases if self.variants.of(p["id"])}
+        if not by_span:
             return
-        by_span = {(p["id"], p["start"]): p for p in run.phrases}
         for index, item in enumerate(items):
             before = items[index - 1] if index else None
             changed = False
@@ -618,17 +618,19 @@ class Explainer:
                 a = before["start"]
         else:
             a, b = 0, len(text)
-        values = {"what": self._template("template.context.this_finding", run.lang)}
-        named = [
-            f
-            for f in run.findings
-            if a <= f["start"] < b
-            and f["lay_term"]
-            and f["assertion"] in (PRESENT, POSSIBLE)
-            and not f["historical"]
-        ]
-        if named:
-            values["what"] = min(named, key=lambda f: abs(f["start"] - p_start))["lay_term"]
+        values = {}
+        if "{what}" in self._say(v.entry["lay"], run.lang):
+            values["what"] = self._template("template.context.this_finding", run.lang)
+            named = [
+                f
+                for f in run.findings
+                if a <= f["start"] < b
+                and f["lay_term"]
+                and f["assertion"] in (PRESENT, POSSIBLE)
+                and not f["historical"]
+            ]
+            if named:
+                values["what"] = min(named, key=lambda f: abs(f["start"] - p_start))["lay_term"]
         regions = [(a, b)] + [(s.start, s.end) for s in run.sections if s.name in v.sections]
         for pattern in v.patterns:
             for x, y in regions:
@@ -710,25 +712,15 @@ class Explainer:
                 note(p["start"], p.get("context") or p["id"])
         for item, why in zip(items, reasons, strict=True):
             a, b = item["start"], item["end"]
-            item["actionable"] = bool(why) or item["urgency"] != "routine"
-            explained = not any(
-                i in _UNEXPLAINED for sentence in item["sentences"] for i in sentence["mapping_ids"]
-            )
-            if not item["actionable"] and not explained:
+            item["actionable"] = actionable = bool(why) or item["urgency"] != "routine"
+            if not actionable and not _UNEXPLAINED.isdisjoint(item["mapping_ids"]):
                 continue
-            tid = "template.next.actionable" if item["actionable"] else "template.next.routine"
-            item["sentences"].append(
-                {
-                    "text": self._template(tid, run.lang),
-                    "start": a,
-                    "end": b,
-                    "mapping_ids": [tid] + [i for i in dict.fromkeys(why) if i],
-                }
-            )
-            item["lay"] = " ".join(x["text"] for x in item["sentences"])
-            item["mapping_ids"] = list(
-                dict.fromkeys(i for x in item["sentences"] for i in x["mapping_ids"])
-            )
+            tid = "template.next.actionable" if actionable else "template.next.routine"
+            text = self._say(self._templates[tid], run.lang)
+            ids = [tid] + [i for i in dict.fromkeys(why) if i]
+            item["sentences"].append({"text": text, "start": a, "end": b, "mapping_ids": ids})
+            item["lay"] = f"{item['lay']} {text}" if item["lay"] else text
+            item["mapping_ids"] += [i for i in ids if i not in item["mapping_ids"]]
 
     # -- incidental findings (ACR / SRU white papers) ------------------------------------
     def _incidental(self, run: _Run, tokens, s_start: int, s_end: int) -> list[dict]:

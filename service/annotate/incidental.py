@@ -124,17 +124,18 @@ class IncidentalRules:
 
     # -- recognition ---------------------------------------------------------------------
     def may_mention(self, tokens: Tokens) -> bool:
-        first = self._first_words
-        return any(w in first for w in tokens.norms)
+        return not self._first_words.isdisjoint(tokens.norms)
 
     def find(self, tokens: Tokens) -> list[Mention]:
         """Finding mentions: named outright ("adrenal nodule"), or a generic head noun
         ("nodule") near the one organ word of the sentence ("in the left adrenal gland")."""
-        starts, ends = tokens.starts, tokens.ends
         hits = self.literals.find(tokens)
-        out = [Mention(starts[h.first], ends[h.last - 1], h.values[0]) for h in hits]
         used = [(h.first, h.last) for h in hits]
         organs = [o for o in self.organs.find(tokens) if not any(a <= o.first < b for a, b in used)]
+        if not hits and not organs:
+            return []
+        starts, ends = tokens.starts, tokens.ends  # offsets are worked out only when needed
+        out = [Mention(starts[h.first], ends[h.last - 1], h.values[0]) for h in hits]
         owners = {f["id"] for o in organs for f in o.values}
         if len(owners) != 1:
             return out

@@ -68,6 +68,20 @@ def test_explain_text_matches_the_contract(client, corpus):
         assert res.status_code == 200 and res.json["text"]
 
 
+def test_explanation_with_incidental_findings_matches_the_contract(client):
+    """incidental[] (decided, depending on inputs, not determined), incidental_not_current[],
+    actionable items and findings, and a phrase reread in context."""
+    text = (
+        "IMPRESSION:\n1. 4.4 cm AAA. 2. 1.2 cm thyroid nodule. 3. 4 cm left ovarian cyst.\n"
+        "4. No adrenal nodule. 5. 3 cm pancreatic mass. Clinical correlation recommended."
+    )
+    doc = _checked(client, "post", "/v1/explain", json={"text": text}).json
+    assert {r["action"] for r in doc["incidental"]} >= {"imaging", "depends_on_inputs"}
+    assert doc["incidental_not_current"]
+    assert all(isinstance(i["actionable"], bool) for i in doc["items"])
+    assert any(p.get("context") for p in doc["phrases"])
+
+
 def test_html_fragment_and_embed_routes_match_the_contract(client):
     fragment = _checked(
         client,

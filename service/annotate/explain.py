@@ -8,9 +8,10 @@ explains and the ids of the mapping entries it was built from.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import accumulate
 
 from .. import __version__
 from .assertions import (
@@ -91,6 +92,9 @@ class _Run:
     follow_up: list = field(default_factory=list)
     defined: set = field(default_factory=set)
     followed_sentences: set = field(default_factory=set)
+    # sentence start -> the sizes in it when it can carry Fleischner follow-up, else []:
+    # worked out once per sentence, not once per nodule mentioned in it
+    nodule_sentences: dict = field(default_factory=dict)
     # OCR words read with too little confidence: no claim is made from a sentence holding one
     unreadable: list = field(default_factory=list)
     declined: int = 0
@@ -230,8 +234,9 @@ class Explainer:
         run.rads_systems = {h.system for hits in region_hits for h in hits if h.current}
         items = []
         for (r_start, r_end, r_name), hits in zip(regions, region_hits, strict=True):
+            starts = [h.start for h in hits]  # sorted: binary search, not a scan per item
             for item in split_items(text, r_start, r_end):
-                in_item = [h for h in hits if item.start <= h.start < item.end]
+                in_item = hits[bisect_left(starts, item.start) : bisect_left(starts, item.end)]
                 items.append(self._item(run, item, r_name, in_item))
         density = self._density(run)
         self._contextualise(run, items)
@@ -290,6 +295,9 @@ class Explainer:
         text, lang = run.text, run.lang
         lay: list[dict] = []
         item_glossary: list[_Mention] = []
+        # what this item adds to the run starts here (items do not overlap)
+        first_finding, first_rads = len(run.findings), len(run.rads)
+        hit_starts = [h.start for h in rads_hits]  # sorted by start, as rads.find returns them
         for s_start, s_end in split_sentences(text, span.start, span.end):
             if not run.readable(s_start, s_end):
                 # a misread word may be the finding, its negation or a number: say so instead
@@ -346,11 +354,11 @@ class Explainer:
             if self.incidental.may_mention(tokens):
                 for record in self._incidental(run, tokens, s_start, s_end):
                     events.append((record["end"], "incidental", record, None))
-            for hit in rads_hits:
-                if s_start <= hit.start < s_end:
-                    record = self._rads_record(run, hit, s_start, s_end)
-                    if record is not None:
-                        events.append((hit.start, "rads", record, hit))
+            in_sentence = slice(bisect_left(hit_starts, s_start), bisect_left(hit_starts, s_end))
+            for hit in rads_hits[in_sentence]:
+                record = self._rads_record(run, hit, s_start, s_end)
+                if record is not None:
+                    events.append((hit.start, "rads", record, hit))
             for g in gloss:
                 run.glossary.append(self._glossary_entry(text, g, lang))
             item_glossary += gloss
@@ -385,10 +393,10 @@ class Explainer:
         item_urgency = _max_urgency(
             [
                 f["urgency"]
-                for f in run.findings
+                for f in run.findings[first_finding:]
                 if f.get("urgency") and span.start <= f["start"] < span.end
             ]
-            + [r["urgency"] for r in run.rads if span.start <= r["start"] < span.end]
+            + [r["urgency"] for r in run.rads[first_rads:] if span.start <= r["start"] < span.end]
         )
         return {
             "text": text[span.start : span.end],
@@ -509,18 +517,12 @@ class Explainer:
             or s_start in run.followed_sentences  # one recommendation per sentence
         ):
             return None
-        sentence = run.text[s_start:s_end]
-        lung = _LUNG.search(sentence) or _LUNG.search(run.exam)
-        if (
-            not lung
-            or not _CT.search(run.exam)
-            or _NOT_LUNG.search(sentence)
-            or _NOT_LUNG.search(run.exam)
-        ):
-            return None
-        sizes = [m for m in measurements(run.text, s_start, s_end)]
+        sizes = run.nodule_sentences.get(s_start)
+        if sizes is None:
+            sizes = run.nodule_sentences[s_start] = self._nodule_sizes(run, s_start, s_end)
         if not sizes:
             return None
+        sentence = run.text[s_start:s_end]
         nearest = min(sizes, key=lambda m: abs(m.start - mention.start))
         facts = nodule_facts(sentence, nearest)
         computed = fleischner_follow_up(
@@ -550,6 +552,20 @@ class Explainer:
         run.follow_up.append(record)
         run.followed_sentences.add(s_start)
         return {"sentences": sentences}
+
+    @staticmethod
+    def _nodule_sizes(run: _Run, s_start: int, s_end: int) -> list:
+        """The sizes in a sentence of a lung CT that Fleischner follow-up can apply to."""
+        sentence = run.text[s_start:s_end]
+        lung = _LUNG.search(sentence) or _LUNG.search(run.exam)
+        if (
+            not lung
+            or not _CT.search(run.exam)
+            or _NOT_LUNG.search(sentence)
+            or _NOT_LUNG.search(run.exam)
+        ):
+            return []
+        return list(measurements(run.text, s_start, s_end))
 
     # -- phrases read in context --------------------------------------------------------
     def _contextualise(self, run: _Run, items: list[dict]) -> None:
@@ -686,6 +702,16 @@ class Explainer:
         the engine could not explain."""
         flagged = [(f["start"], f["end"]) for f in run.follow_up if f["action"] != "none"]
         flagged += [(r["start"], r["end"]) for r in run.incidental if r["actionable"]]
+        flagged.sort()
+        flagged_starts = [a for a, _ in flagged]
+        reach = list(accumulate((b for _, b in flagged), max))  # furthest end so far
+
+        def overlaps_flagged(start: int, end: int) -> bool:
+            """Does [start, end) overlap a flagged span? (Not a scan per finding: a report
+            with thousands of findings and follow-ups would take quadratic time.)"""
+            k = bisect_left(flagged_starts, end)  # the spans that start before ``end``
+            return k > 0 and reach[k - 1] > start
+
         starts = [item["start"] for item in items]
         reasons: list[list[str]] = [[] for _ in items]
 
@@ -697,7 +723,7 @@ class Explainer:
         for f in run.findings:
             live = f["assertion"] in (PRESENT, POSSIBLE) and not f["historical"]
             f["actionable"] = live and (
-                bool(f.get("urgency")) or any(a < f["end"] and f["start"] < b for a, b in flagged)
+                bool(f.get("urgency")) or overlaps_flagged(f["start"], f["end"])
             )
             if f["actionable"]:
                 note(f["start"], f["mapping_id"] or f.get("critical_id"))
@@ -774,8 +800,8 @@ class Explainer:
             decision = rules.decide(
                 finding, text, m, seg_start, seg_end, run.incidental_inputs, features
             )
-            if decision.size is None and "size_cm" in decision.missing:
-                decision = self._incidental_size_from_findings(run, m, decision, features)
+            if self.incidental.sentence_inputs_names.intersection(decision.missing):
+                decision = self._incidental_from_findings(run, m, decision, features)
             out.append(self._incidental_record(run, base, decision))
         return out
 
@@ -794,9 +820,10 @@ class Explainer:
             if fa.assertion in (PRESENT, POSSIBLE) and not fa.historical
         }
 
-    def _incidental_size_from_findings(self, run: _Run, mention, decision, features):
-        """An impression often names the finding without its size; the FINDINGS section
-        usually gives it. Use the first present mention of the same finding there."""
+    def _incidental_from_findings(self, run: _Run, mention, decision, features):
+        """An impression often names the finding without its size or attenuation; the
+        FINDINGS section usually gives them. Use the first present mention of the same
+        finding there when it leaves fewer inputs unstated."""
         text = run.text
         for sec in run.sections:
             if sec.name != "findings":
@@ -812,15 +839,16 @@ class Explainer:
                 for m, fa in zip(same, self.context.assert_spans(text, a, b, spans), strict=True):
                     if fa.assertion not in (PRESENT, POSSIBLE) or fa.historical:
                         continue
+                    there = self._incidental_features(text, m.finding, tokens, a, b, a, b)
                     found = self.incidental.decide(
-                        mention.finding, text, m, a, b, run.incidental_inputs, features
+                        m.finding, text, m, a, b, run.incidental_inputs, features | there
                     )
-                    if found.size is not None:
-                        found.inputs["size_from"] = {
-                            "start": found.size.start,
-                            "end": found.size.end,
-                        }
+                    if len(found.missing) < len(decision.missing) or (
+                        found.decided and not decision.decided
+                    ):
+                        found.inputs["inputs_from"] = {"start": a, "end": b}
                         return found
+                    return decision
         return decision
 
     def _incidental_record(self, run: _Run, base: dict, d) -> dict:
@@ -828,7 +856,12 @@ class Explainer:
         ids_in = d.inputs.pop("_ids", [])
         sentences = []
         span = {"start": base["start"], "end": base["end"]}
-        sentences += self._definition(finding, span, lang, run.defined)
+        defined_by_glossary = any(
+            f["mapping_id"] and f["start"] < base["end"] and base["start"] < f["end"]
+            for f in run.findings
+        )
+        if not defined_by_glossary:  # the glossary already says what the finding is
+            sentences += self._definition(finding, span, lang, run.defined)
         if d.decided and not d.options:
             rule = d.rules[-1]
             texts = [(self._say(rule["lay"], lang), [rule["id"], finding["id"]] + ids_in)]

@@ -89,6 +89,10 @@ class IncidentalRules:
             for e in entries
             if e["kind"] == "input"
         ]
+        # inputs a sentence states; an impression without them may borrow from FINDINGS
+        self.sentence_inputs_names = {i.name for i in self.inputs if i.scope == "sentence"} | {
+            "size_cm"
+        }
         self.unstated = {
             e["input"]: e["unstated"] for e in entries if e["kind"] == "input" and "unstated" in e
         }

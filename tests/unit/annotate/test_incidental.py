@@ -223,7 +223,18 @@ def test_size_stated_only_in_findings_is_used_for_the_impression(explainer):
     )
     rec = _only(explainer.explain(from_plain(report)))
     assert rec["interval"] == "2 years"
-    assert "size_from" in rec["inputs"]
+    assert "inputs_from" in rec["inputs"]
+
+
+def test_attenuation_stated_only_in_findings_is_used_for_the_impression(explainer):
+    report = (
+        "INDICATION: No history of cancer.\n"
+        "FINDINGS:\nAdrenals: 1.6 cm left adrenal nodule measuring 35 HU.\n"
+        "IMPRESSION:\n1.6 cm left adrenal nodule, indeterminate.\n"
+    )
+    rec = _only(explainer.explain(from_plain(report)))
+    assert (rec["action"], rec["interval"]) == ("ct", "12 months")
+    assert rec["inputs"]["hu_unenhanced"] == 35
 
 
 def test_generic_noun_is_read_with_its_organ_word(explainer):

@@ -119,7 +119,8 @@ def phone_photo(text: str, rng: random.Random) -> tuple[bytes, dict]:
     blur = rng.uniform(0.6, 1.4)
     page = page.filter(ImageFilter.GaussianBlur(blur))
     # uneven light: darker towards one side
-    shade = Image.linear_gradient("L").resize(page.size).rotate(rng.choice([0, 90, 180, 270]))
+    # (the 256 x 256 gradient is turned while square, then stretched: no clipped corners)
+    shade = Image.linear_gradient("L").rotate(rng.choice([0, 90, 180, 270])).resize(page.size)
     shade = shade.point(lambda v: 255 - v * 0.25)
     page = Image.composite(page, Image.new("RGB", page.size, (0, 0, 0)), shade)
     page = _sensor_noise(page, rng, 8)

@@ -19,6 +19,7 @@ from .limits import Limits
 # small skews a hand-held photo or a scanner feed adds; larger turns are OSD's job
 SKEW_RANGE_DEGREES = 10.0
 _SKEW_WIDTH = 800  # the skew is measured on a copy this wide: fast, and precise enough
+INK_CONTRAST = 30  # grey levels darker than the neighbourhood that count as ink
 
 
 def open_pages(data: bytes, limits: Limits, name: str) -> list[Image.Image]:
@@ -89,7 +90,11 @@ def skew_angle(image: Image.Image) -> float:
 
     def sharpness(angle: float) -> float:
         turned = ink.rotate(angle, resample=Image.NEAREST, expand=True, fillcolor=0)
-        rows = turned.resize((1, turned.height), Image.BOX).tobytes()  # one mean per row
+        rows = list(turned.resize((1, turned.height), Image.BOX).tobytes())  # row means
+        # a page's edge against the desk is one long line: capped, so that it cannot
+        # outweigh many short lines of text at its own angle
+        cap = sorted(rows)[int(len(rows) * 0.97)]
+        rows = [min(r, cap) for r in rows]
         return sum((a - b) ** 2 for a, b in zip(rows, rows[1:], strict=False))
 
     coarse = [a / 2 for a in range(int(-SKEW_RANGE_DEGREES * 2), int(SKEW_RANGE_DEGREES * 2) + 1)]
@@ -103,6 +108,21 @@ def straighten(image: Image.Image) -> tuple[Image.Image, float]:
     if abs(angle) < 0.3:
         return image, 0.0
     return image.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=255), angle
+
+
+def binarize(image: Image.Image) -> Image.Image:
+    """Black ink on white, judged against each pixel's own neighbourhood.
+
+    Tesseract thresholds a page globally: in a photo, a dark desk, a shadow or light
+    falling off across the page can turn whole regions black, which its layout analysis
+    then takes for a picture and skips. Here ink is what is clearly darker than its
+    surroundings (estimated on a reduced copy, blurred, scaled back up), so uniform
+    regions, light or dark, come out white.
+    """
+    small = image.resize((max(1, image.width // 8), max(1, image.height // 8)), Image.BOX)
+    background = small.filter(ImageFilter.GaussianBlur(4)).resize(image.size, Image.BILINEAR)
+    darker = ImageChops.subtract(background, image)  # how much darker than around it
+    return darker.point(lambda v: 0 if v > INK_CONTRAST else 255)
 
 
 def turn(image: Image.Image, degrees: int) -> Image.Image:

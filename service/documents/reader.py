@@ -20,7 +20,9 @@ from .limits import Deadline, Limits
 # below this mean word confidence a page may be sideways or upside down: ask OSD (an
 # upright page, even a blurred photo, reads above it; a turned one reads as garbage)
 ORIENTATION_CHECK_BELOW = 60.0
-_MIN_WORDS = 3  # fewer words than this on a page: it may be sideways, too
+# fewer words than this on a page: part of it may have been missed, or it is sideways
+# (a short page only costs a second look)
+_MIN_WORDS = 20
 
 
 @dataclass
@@ -80,8 +82,7 @@ def read_document(
 
 
 def _ocr_page(image: Image.Image, deadline: Deadline, dpi: int | None) -> _Page:
-    straight, _ = images.straighten(image)
-    found = ocr.words(straight, deadline, dpi)
+    found = _read_as_is(image, deadline, dpi)
     if _poor(found):
         # OSD needs letters, not detail: half size reads as well, in half the time. It
         # tells sideways from upright well, but sometimes mistakes 90 for 270: when its
@@ -89,13 +90,26 @@ def _ocr_page(image: Image.Image, deadline: Deadline, dpi: int | None) -> _Page:
         half = image.resize((max(1, image.width // 2), max(1, image.height // 2)))
         degrees = ocr.orientation(half, deadline)
         for turn in [degrees, (degrees + 180) % 360] if degrees else []:
-            turned, _ = images.straighten(images.turn(image, turn))
-            again = ocr.words(turned, deadline, dpi)
+            again = _read_as_is(images.turn(image, turn), deadline, dpi)
             if _score(again) > _score(found):
                 found = again
             if not _poor(found):
                 break
     return _assemble(found)
+
+
+def _read_as_is(image: Image.Image, deadline: Deadline, dpi: int | None) -> list[ocr.OcrWord]:
+    """Straightened and read; read again with ink judged locally if that went poorly (a
+    photo's desk, shadow or fall-off of light can hide a whole page from Tesseract's
+    global threshold)."""
+    straight, _ = images.straighten(image)
+    found = ocr.words(straight, deadline, dpi)
+    if _poor(found):
+        straight, _ = images.straighten(images.binarize(image))
+        again = ocr.words(straight, deadline, dpi)
+        if _score(again) > _score(found):
+            found = again
+    return found
 
 
 def _poor(found: list[ocr.OcrWord]) -> bool:

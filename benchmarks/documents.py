@@ -42,7 +42,7 @@ CORPUS = ROOT / "tests" / "data" / "corpus" / "reports.yaml"
 STYLES = ("text_pdf", "clean_image", "scanned_pdf", "phone_photo")
 # how many reports each style reads in the test suite (OCR costs about a second a page on
 # one core; the whole OCR part stays under about 3 minutes on 2 cores). None = all.
-SAMPLE = {"text_pdf": None, "clean_image": 80, "scanned_pdf": 24, "phone_photo": 24}
+SAMPLE = {"text_pdf": None, "clean_image": 60, "scanned_pdf": 20, "phone_photo": 20}
 SEED = 8  # the sample and every rendering's noise come from this
 LENIENT = 0.95
 

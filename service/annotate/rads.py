@@ -216,6 +216,7 @@ class RadsRecognizer:
             return []
         hits: list[RadsHit] = []
         taken: list[tuple[int, int]] = []
+        lines: dict = {}  # each line split into sentences once, however many hits it holds
 
         def free(a: int, b: int) -> bool:
             return not any(a < y and x < b for x, y in taken)
@@ -263,7 +264,7 @@ class RadsRecognizer:
                         add(RadsHit(sys_.name, category, m.start(), m.end(), via="label_first"))
             for code in sys_.codes:
                 for m in code.finditer(text, start, end):
-                    if free(m.start(), m.end()) and self._code_allowed(sys_, text, m, exam):
+                    if free(m.start(), m.end()) and self._code_allowed(sys_, text, m, exam, lines):
                         variant = self._variant(sys_, m.groupdict().get("variant"))
                         category = self._normalise(sys_, m.group("label"), variant)
                         if category:
@@ -286,13 +287,13 @@ class RadsRecognizer:
                             )
         self._from_exam_context(text, start, end, by_exam, hits, free, add)
         hits.sort(key=lambda h: h.start)
-        return [self._in_context(text, h) for h in _without_restatements(text, hits)]
+        return [self._in_context(text, h, lines) for h in _without_restatements(text, hits)]
 
-    def _code_allowed(self, sys_: _System, text: str, m: re.Match, exam: str) -> bool:
+    def _code_allowed(self, sys_: _System, text: str, m: re.Match, exam: str, lines: dict) -> bool:
         need = sys_.entry.get("codes_need")
         if not need:
             return True
-        a, b = _sentence_of(text, m.start(), m.end())
+        a, b = _sentence_of(text, m.start(), m.end(), lines)
         if sys_.name_only.search(text, a, b):
             return True
         return (
@@ -406,7 +407,7 @@ class RadsRecognizer:
                     )
                 )
 
-    def _in_context(self, text: str, hit: RadsHit) -> RadsHit:
+    def _in_context(self, text: str, hit: RadsHit, lines: dict) -> RadsHit:
         lat = lesion = None
         line_start = text.rfind("\n", 0, hit.start) + 1
         window = text[max(line_start, hit.start - 90) : hit.start]
@@ -417,7 +418,7 @@ class RadsRecognizer:
         hit = _replace(hit, laterality=lat, lesion=lesion)
         if not hit.current or hit.via == "wording":  # an assessment statement is current by form
             return hit
-        a, b = _sentence_of(text, hit.start, hit.end)
+        a, b = _sentence_of(text, hit.start, hit.end, lines)
         # the category's own descriptor ("BI-RADS 1: Negative") is part of it, not a negation
         desc = _DESCRIPTOR.match(text, hit.end, b)
         span_end = desc.end() if desc else hit.end
@@ -461,11 +462,16 @@ def _anchor_of(code: str) -> str:
     return re.sub(r"\(\?<[!=][^)]*\)", "", re.sub(r"\(\?P<\w+>", "(?:", code))
 
 
-def _sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
+def _sentence_of(text: str, start: int, end: int, lines: dict) -> tuple[int, int]:
+    """The sentence around text[start:end]. ``lines`` caches each line's sentences for one
+    find(): split again for every hit, a long line with many hits costs quadratic time."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
-    for a, b in sentences(text, line_start, line_end):
+    split = lines.get((line_start, line_end))
+    if split is None:
+        split = lines[line_start, line_end] = sentences(text, line_start, line_end)
+    for a, b in split:
         if a <= start < b:
             return a, max(b, end)
     return line_start, line_end

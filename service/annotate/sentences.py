@@ -88,7 +88,10 @@ _MARKER = re.compile(r"^[ \t]*(?:\(?\d{1,2}[.)](?!\d)|#\d{1,2}\b|[-*•·])[ \t]
 # An inline numbered list: "1. No effusion. 2. Stable nodule." needs "1." at the start.
 _INLINE_NUMBER = re.compile(r"(?:(?<=^)|(?<=[.;:]\s)|(?<=[.;:]))\s*(\d{1,2})[.)]\s+(?=[A-Za-z])")
 
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)|\n[ \t]*\n")
+# (?<![.!?]): a run of punctuation is tried from its first character only; tried from each
+# of its characters, "....." without a space after it costs time quadratic in its length
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]+[\"')\]]*(?=\s)|\n[ \t]*\n")
+_NEXT_NON_SPACE = re.compile(r"\S")
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:
@@ -141,32 +144,32 @@ def _is_boundary(text: str, dot_start: int, after: int) -> bool:
             return False
     if len(prev) == 1 and prev.isalpha() and text[dot_start] == ".":
         return False  # an initial: "J. Smith", "e. coli"
-    nxt = text[after:].lstrip()
-    return not nxt or not nxt[0].islower()
+    nxt = _NEXT_NON_SPACE.search(text, after)  # not text[after:]: a copy per sentence end
+    return not nxt or not nxt.group().islower()
+
+
+_WORD_OR_NEWLINE = re.compile(r"\n|\S+")
+_NOT_BLANK = re.compile(r"[^ \t]")
+_WRAPPING_WORDS = frozenset(["and", "or", "of", "the", "with", "to", "a", "in"])
 
 
 def _line_breaks(text: str, start: int, end: int) -> list[int]:
-    """Line breaks that end a sentence although no period does: lists without periods."""
-    cuts = []
-    for m in re.finditer(r"\n", text[start:end]):
-        pos = start + m.start()
-        before = text[start:pos].rstrip()
-        after = text[pos + 1 : end].lstrip(" \t")
-        if not before or not after:
+    """Line breaks that end a sentence although no period does: lists without periods.
+
+    One pass over the words, remembering the last one: slicing the text before and after
+    every line break instead costs time quadratic in the number of lines."""
+    cuts, last_word = [], None
+    for m in _WORD_OR_NEWLINE.finditer(text, start, end):
+        if m.group() != "\n":
+            last_word = m.group()
             continue
-        if before[-1] in ",;:-(" or before.split()[-1].lower() in {
-            "and",
-            "or",
-            "of",
-            "the",
-            "with",
-            "to",
-            "a",
-            "in",
-        }:
+        after = _NOT_BLANK.search(text, m.end(), end)
+        if last_word is None or after is None:
+            continue  # nothing before it, or only spaces after it
+        if last_word[-1] in ",;:-(" or last_word.lower() in _WRAPPING_WORDS:
             continue  # a wrapped line
-        if after[0].isupper() or after[0].isdigit():
-            cuts.append(pos)
+        if after.group().isupper() or after.group().isdigit():
+            cuts.append(m.start())
     return cuts
 
 

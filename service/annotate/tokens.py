@@ -10,6 +10,7 @@ hottest step of the engine.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 # Runs of letters and digits ("L4", "T2", "12mm"), an apostrophe inside a word
 # ("patient's"), and decimal numbers as one token ("2.5", "1,000").
@@ -31,8 +32,8 @@ class Tokens:
         self.text, self.start, self.end = text, start, end
         self._texts: list[str] | None = None
         if norms is None:
-            if text.isascii():
-                norms = _TOKEN.findall(text.lower(), start, end)
+            if text.isascii():  # lower the slice, not the text: many Tokens share one text
+                norms = _TOKEN.findall(text[start:end].lower())
             else:
                 self._texts = _TOKEN.findall(text, start, end)
                 norms = [t.lower() for t in self._texts]
@@ -49,11 +50,12 @@ class Tokens:
             tokens = cls(text, start, end)
             first = tokens.count_before(span[0])
             return tokens, first, first + tokens.count_between(span[0], span[1])
-        low = text.lower()
-        before = _TOKEN.findall(low, start, span[0])
-        inside = _TOKEN.findall(low, span[0], span[1])
+        low = text[start:end].lower()  # the slice: lowering all the text per call is quadratic
+        a, b = span[0] - start, span[1] - start
+        before = _TOKEN.findall(low, 0, a)
+        inside = _TOKEN.findall(low, a, b)
         first = len(before)
-        norms = before + inside + _TOKEN.findall(low, span[1], end)
+        norms = before + inside + _TOKEN.findall(low, b)
         return cls(text, start, end, norms), first, first + len(inside)
 
     def __len__(self) -> int:
@@ -83,8 +85,13 @@ class Tokens:
         return self._ends
 
     def count_before(self, pos: int) -> int:
-        """How many tokens start before character ``pos`` (the index of the token at pos)."""
-        return len(_TOKEN.findall(self.text, self.start, max(self.start, pos)))
+        """How many tokens start before character ``pos`` (the index of the token at pos).
+
+        A binary search of the token starts: counting by tokenizing text[start:pos] again
+        for every mention costs time quadratic in the text when a sentence is long."""
+        if pos > self.end:
+            return len(_TOKEN.findall(self.text, self.start, pos))
+        return bisect_left(self.starts, pos)
 
     def count_between(self, start: int, end: int) -> int:
         return len(_TOKEN.findall(self.text, max(self.start, start), min(self.end, end)))

@@ -36,7 +36,7 @@ def _normal_mb() -> str:
     return "\n\n".join(out)
 
 
-def _numbered_impression(n: int) -> str:
+def _impression(n: int, marker: Callable[[int], str]) -> str:
     phrases = [
         "No pneumothorax.",
         "Small left pleural effusion, likely reactive.",
@@ -44,7 +44,7 @@ def _numbered_impression(n: int) -> str:
         "Stable appearance of the liver cyst.",
         "BI-RADS 3: probably benign finding; recommend follow-up in 6 months.",
     ]
-    items = "\n".join(f"{i + 1}. {phrases[i % len(phrases)]}" for i in range(n))
+    items = "\n".join(f"{marker(i)} {phrases[i % len(phrases)]}" for i in range(n))
     return f"FINDINGS: see below.\n\nIMPRESSION:\n{items}\n"
 
 
@@ -80,8 +80,8 @@ def _fill(parts: list[str], size: int) -> str:
 # name -> a function of nothing that makes the text (made once, outside the timing)
 CASES: dict[str, Callable[[], str]] = {
     "1 MB of real reports": _normal_mb,
-    "10,000-item numbered impression": lambda: _numbered_impression(10_000),
-    "10,000-item bulleted impression": lambda: _numbered_impression(10_000).replace("\n", "\n- "),
+    "10,000-item numbered impression": lambda: _impression(10_000, lambda i: f"{i + 1}."),
+    "10,000-item bulleted impression": lambda: _impression(10_000, lambda i: "-"),
     "'BI-RADS 4A. ' x 5,000 (all hits)": lambda: "IMPRESSION: " + "BI-RADS 4A. " * 5_000,
     "'a' x 50,000 + '!'": lambda: "a" * 50_000 + "!",
     "IMPRESSION: + 'a' x 50,000": lambda: "IMPRESSION: " + "a" * 50_000,

@@ -14,6 +14,7 @@ turned into their level ("TI-RADS 5 points" is TR4).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 
 from .assertions import ABSENT, HYPOTHETICAL, SOMEONE_ELSE, ContextRules
@@ -215,15 +216,25 @@ class RadsRecognizer:
         if not by_exam and not self._quick.search(text, start, end):
             return []
         hits: list[RadsHit] = []
-        taken: list[tuple[int, int]] = []
         lines: dict = {}  # each line split into sentences once, however many hits it holds
+        # spans taken so far, sorted by start, and the longest: an overlap check looks only
+        # at spans starting within that length before it (thousands of hits: no n^2 scan)
+        taken_starts: list[int] = []
+        taken_ends: list[int] = []
+        longest = 0
 
         def free(a: int, b: int) -> bool:
-            return not any(a < y and x < b for x, y in taken)
+            lo = bisect_left(taken_starts, a - longest)
+            hi = bisect_left(taken_starts, b)
+            return not any(taken_ends[i] > a for i in range(lo, hi))
 
         def add(hit: RadsHit) -> None:
+            nonlocal longest
             hits.append(hit)
-            taken.append((hit.start, hit.end))
+            k = bisect_right(taken_starts, hit.start)
+            taken_starts.insert(k, hit.start)
+            taken_ends.insert(k, hit.end)
+            longest = max(longest, hit.end - hit.start)
 
         # only systems whose name or code is written here are worth their full patterns
         named_here = {m.lastgroup for m in self._anchor.finditer(text, start, end)}
@@ -470,10 +481,12 @@ def _sentence_of(text: str, start: int, end: int, lines: dict) -> tuple[int, int
     line_end = len(text) if line_end < 0 else line_end
     split = lines.get((line_start, line_end))
     if split is None:
-        split = lines[line_start, line_end] = sentences(text, line_start, line_end)
-    for a, b in split:
-        if a <= start < b:
-            return a, max(b, end)
+        spans = sentences(text, line_start, line_end)  # sorted, disjoint
+        split = lines[line_start, line_end] = (spans, [a for a, _ in spans])
+    spans, starts = split
+    k = bisect_right(starts, start) - 1  # the last sentence starting at or before ``start``
+    if k >= 0 and start < spans[k][1]:
+        return spans[k][0], max(spans[k][1], end)
     return line_start, line_end
 
 

@@ -105,6 +105,21 @@ class _Run:
     incidental_inputs: dict | None = None  # report-wide inputs, read on first need
     incidental_done: set = field(default_factory=set)  # (finding id, sentence start)
     sections: list = field(default_factory=list)
+    _index: dict = field(default_factory=dict, repr=False)  # see starting_in
+
+    def starting_in(self, name: str, a: int, b: int) -> list:
+        """The run's ``findings``, ``rads`` or ``phrases`` that start in [a, b), in their
+        own order: a binary search over the starts (indexed again when the list has grown),
+        not a scan of the whole list for every phrase, which is quadratic in a long report."""
+        items = getattr(self, name)
+        if a <= 0 and b >= len(self.text):
+            return items
+        index = self._index.get(name)
+        if index is None or index[0] != len(items):
+            order = sorted(range(len(items)), key=lambda i: items[i]["start"])
+            index = self._index[name] = (len(items), [items[i]["start"] for i in order], order)
+        _, starts, order = index
+        return [items[i] for i in sorted(order[bisect_left(starts, a) : bisect_left(starts, b)])]
 
     def readable(self, start: int, end: int) -> bool:
         return not any(a < end and start < b for a, b in self.unreadable)
@@ -639,11 +654,8 @@ class Explainer:
             values["what"] = self._template("template.context.this_finding", run.lang)
             named = [
                 f
-                for f in run.findings
-                if a <= f["start"] < b
-                and f["lay_term"]
-                and f["assertion"] in (PRESENT, POSSIBLE)
-                and not f["historical"]
+                for f in run.starting_in("findings", a, b)
+                if f["lay_term"] and f["assertion"] in (PRESENT, POSSIBLE) and not f["historical"]
             ]
             if named:
                 values["what"] = min(named, key=lambda f: abs(f["start"] - p_start))["lay_term"]
@@ -655,22 +667,18 @@ class Explainer:
                     return {**values, **{k: g for k, g in m.groupdict().items() if g}}
         if v.near is not None and self._near(run, v.near, a, b, p_start, p_end):
             return values
-        if any(
-            a <= r["start"] < b and r["category"] in v.rads.get(r["system"], ()) for r in run.rads
-        ):
+        if any(r["category"] in v.rads.get(r["system"], ()) for r in run.starting_in("rads", a, b)):
             return values
         if any(
-            a <= p["start"] < b and p is not phrase and p["meaning"] in v.meanings
-            for p in run.phrases
+            p is not phrase and p["meaning"] in v.meanings for p in run.starting_in("phrases", a, b)
         ):
             return values
         if v.findings and any(
-            a <= f["start"] < b
-            and f["kind"] == "finding"
+            f["kind"] == "finding"
             and f["assertion"] == PRESENT
             and not f["historical"]
             and not (p_start <= f["start"] < p_end)
-            for f in run.findings
+            for f in run.starting_in("findings", a, b)
         ):
             return values
         return None

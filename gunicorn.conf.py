@@ -46,7 +46,7 @@ keepalive = 75
 
 # Heartbeat files on tmpfs: a worker blocked on a disk-backed /tmp looks dead to the
 # arbiter. /dev/shm is a tmpfs in every container (and writable with a read-only root).
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn heartbeat files in RAM, not secrets
 
 # /metrics must count every worker's requests, not whichever worker answered the scrape:
 # prometheus-client's multiprocess mode keeps each worker's values in files in this

@@ -182,7 +182,7 @@ class FhirClient:
     def _wait(self, attempt: int, retry_after: str | None) -> None:
         delay = _retry_after_seconds(retry_after)
         if delay is None:
-            delay = self.retry.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+            delay = self.retry.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
         self._sleep(min(delay, self.retry.max_wait))
 
     def _checked(self, response: requests.Response) -> requests.Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-import warnings
+from collections.abc import Iterator
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps, UnidentifiedImageError
 
@@ -22,37 +22,48 @@ _SKEW_WIDTH = 800  # the skew is measured on a copy this wide: fast, and precise
 INK_CONTRAST = 30  # grey levels darker than the neighbourhood that count as ink
 
 
-def open_pages(data: bytes, limits: Limits, name: str) -> list[Image.Image]:
-    """Every page (TIFF frame) as a grayscale image, EXIF orientation applied."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
-        try:
-            image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:  # beyond even Pillow's hard limit
-            declared = re.search(r"\((\d+) pixels\)", str(exc))
-            said = f"{int(declared.group(1)):,} pixels" if declared else None
-            raise PayloadTooLarge(_too_many_pixels(name, said, limits)) from exc
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise BadInput(
-                f"{name} is not a readable PNG, JPEG, WebP or TIFF image; send the original file"
-            ) from exc
+def open_pages(data: bytes, limits: Limits, name: str) -> Iterator[Image.Image]:
+    """Every page (TIFF frame) as a grayscale image, EXIF orientation applied.
+
+    Every frame's size is checked from the headers first; then one page at a time is
+    decoded, so a long TIFF never holds all its pages in memory at once. (No warnings
+    filter: it is process-wide and the service is threaded. Sizes between Pillow's own
+    warning level and RADPLAIN_MAX_IMAGE_PIXELS only log a DecompressionBombWarning.)
+    """
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # beyond even Pillow's hard limit
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        said = f"{int(declared.group(1)):,} pixels" if declared else None
+        raise PayloadTooLarge(_too_many_pixels(name, said, limits)) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise BadInput(
+            f"{name} is not a readable PNG, JPEG, WebP or TIFF image; send the original file"
+        ) from exc
+    try:
         frames = getattr(image, "n_frames", 1)
         if frames > limits.max_pages:
             raise PayloadTooLarge(
                 f"{name} has {frames} pages; radplain reads up to {limits.max_pages} "
                 "(RADPLAIN_MAX_PAGES): send only the report's pages"
             )
-        pages = []
         for frame in range(frames):
             image.seek(frame)
             width, height = image.size
             if width * height > limits.max_pixels:
                 raise PayloadTooLarge(_too_many_pixels(name, (width, height), limits))
-            try:
-                pages.append(_gray(ImageOps.exif_transpose(image)))
-            except (OSError, ValueError, SyntaxError) as exc:
-                raise BadInput(f"{name} is a damaged or truncated image: {exc}") from exc
-        return pages
+    except (OSError, ValueError, EOFError) as exc:
+        raise BadInput(f"{name} is a damaged image: {exc}") from exc
+    return _decoded(image, frames, name)
+
+
+def _decoded(image: Image.Image, frames: int, name: str) -> Iterator[Image.Image]:
+    for frame in range(frames):
+        try:
+            image.seek(frame)
+            yield _gray(ImageOps.exif_transpose(image))
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise BadInput(f"{name} is a damaged or truncated image: {exc}") from exc
 
 
 def _gray(image: Image.Image) -> Image.Image:

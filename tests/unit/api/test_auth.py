@@ -34,7 +34,9 @@ ACTIONS = ["/v1/sync", "/v1/reports/r1/process", "/v1/reports/r1/hold", "/v1/rep
 PHI_ROUTES = [("get", HOLDS), ("get", EXPLANATION)] + [("post", path) for path in ACTIONS]
 
 
-def token(key=KEY, *, exp=300, aud=AUDIENCE, iss=ISSUER, kid="k1", **claims) -> str:
+# tokens are made when this module is collected and used minutes later in a full run:
+# an hour, so that a slow suite (the OCR corpus tests run first) never expires them
+def token(key=KEY, *, exp=3600, aud=AUDIENCE, iss=ISSUER, kid="k1", **claims) -> str:
     now = int(time.time())
     body = {"iss": iss, "aud": aud, "sub": "client-1", "iat": now, "exp": now + exp, **claims}
     return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
@@ -53,7 +55,7 @@ TOKENS = {
                 "iss": ISSUER,
                 "aud": AUDIENCE,
                 "sub": "x",
-                "exp": int(time.time()) + 300,
+                "exp": int(time.time()) + 3600,
                 "scope": "system/*.read",
             },
             None,

@@ -53,7 +53,9 @@ def read_document(
                 pages.append(_Page(normalise(text), [], ocr=False))
             else:
                 image, dpi = pdf.render_page(reader, data, index, deadline)
-                pages.append(_ocr_page(image, deadline, dpi))
+                # a scanner's speckle reads as stray marks inside letters; a photo's
+                # softer detail would only lose strokes to the same filter
+                pages.append(_ocr_page(images.despeckle(image), deadline, dpi))
     else:
         for image in images.open_pages(data, limits, name):
             pages.append(_ocr_page(image, deadline, None))

@@ -22,7 +22,7 @@ GOALS = {"text_pdf": 0.98, "clean_image": 0.90}  # impression found and matching
 WORD_ACCURACY_FLOOR = {
     "text_pdf": 0.999,
     "clean_image": 0.99,
-    "scanned_pdf": 0.96,
+    "scanned_pdf": 0.98,
     "phone_photo": 0.95,
 }
 

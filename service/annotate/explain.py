@@ -46,6 +46,8 @@ URGENCY = ("routine", "soon", "urgent", "critical")
 # RADS follow-up actions that ask for nothing beyond what the patient already does
 _ROUTINE_ACTIONS = {"none", "routine_screening", None}
 # lay sentences that say a part could not be explained: no "nothing to do" claim beside them
+# entries whose own lay text says what usually happens next
+_STATES_NEXT_STEP = ("critical.", "rads.", "incidental.", "fleischner.", "tirads.")
 _UNEXPLAINED = {
     "template.item.unexplained",
     "template.item.partly_explained",
@@ -749,12 +751,25 @@ class Explainer:
             item["actionable"] = actionable = bool(why) or item["urgency"] != "routine"
             if not actionable and not _UNEXPLAINED.isdisjoint(item["mapping_ids"]):
                 continue
+            if actionable and self._says_next(item):
+                continue  # its own sentences already say what comes next, more exactly
             tid = "template.next.actionable" if actionable else "template.next.routine"
             text = self._say(self._templates[tid], run.lang)
             ids = [tid] + [i for i in dict.fromkeys(why) if i]
             item["sentences"].append({"text": text, "start": a, "end": b, "mapping_ids": ids})
             item["lay"] = f"{item['lay']} {text}" if item["lay"] else text
             item["mapping_ids"] += [i for i in ids if i not in item["mapping_ids"]]
+
+    def _says_next(self, item: dict) -> bool:
+        """Does a sentence of this item already come from an entry whose lay text states
+        the next step (a critical finding, a RADS category, a guideline recommendation,
+        an actionable phrase)? Then the generic next-step sentence would only repeat it
+        less exactly; for a critical finding it would even sound less pressing."""
+        return any(
+            i.startswith(_STATES_NEXT_STEP) or i in self._actionable_phrases
+            for s in item["sentences"]
+            for i in s["mapping_ids"]
+        )
 
     # -- incidental findings (ACR / SRU white papers) ------------------------------------
     def _incidental(self, run: _Run, tokens, s_start: int, s_end: int) -> list[dict]:

@@ -307,8 +307,16 @@ def test_item_with_a_follow_up_is_actionable_and_says_what_happens_next(explaine
     doc = _doc(explainer, "4.4 cm AAA.")
     item = doc["items"][-1]
     assert item["actionable"] is True
-    assert item["sentences"][-1]["mapping_ids"][0] == "template.next.actionable"
+    assert item["sentences"][-1]["mapping_ids"][0] == "incidental.aaa.4_0_to_4_4cm"
+    # the recommendation says what comes next; a generic sentence would only repeat it
+    assert not any("template.next.actionable" in s["mapping_ids"] for s in item["sentences"])
     assert any(f["actionable"] for f in doc["findings"])
+
+
+def test_critical_item_is_not_told_its_next_step_is_a_routine_visit(explainer):
+    for text in ("Large right pneumothorax.", "Findings communicated to Dr. Lee at 14:05."):
+        for item in _doc(explainer, text)["items"]:
+            assert "template.next.actionable" not in item["mapping_ids"], item["lay"]
 
 
 def test_item_needing_nothing_is_not_actionable_and_says_so(explainer):

@@ -341,3 +341,13 @@ def test_critical_finding_is_actionable(explainer):
 def test_negated_finding_is_never_actionable(explainer):
     doc = _doc(explainer, "No pneumothorax.")
     assert all(not f["actionable"] for f in doc["findings"])
+
+
+def test_a_repaired_aneurysm_gets_no_surveillance_advice(explainer):
+    """Treated is not incidental: an endograft in place is followed by its own schedule."""
+    for text in (
+        "Interval repair of the abdominal aortic aneurysm with endograft in place.",
+        "4.6 cm abdominal aortic aneurysm, endograft in place.",
+    ):
+        assert _doc(explainer, text)["incidental"] == [], text
+    assert _doc(explainer, "Infrarenal AAA measuring 4.6 cm.")["incidental"]

@@ -23,7 +23,7 @@ from .limits import Deadline
 LANGUAGE = "eng"
 # page segmentation: one column of text, lines top to bottom (reports are not laid out in
 # columns; "auto" (3) split wrapped lines into blocks and read them out of order)
-PAGE_SEGMENTATION = os.environ.get("RADPLAIN_OCR_PSM", "4")
+PAGE_SEGMENTATION = "4"
 # characters a radiology report does not contain but blurred "I" and "l" often become
 NOT_IN_REPORTS = "|\\"
 _ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}

@@ -151,9 +151,13 @@ def _check_incidental_rules(entries: list[dict]) -> None:
     for rule in (e for e in entries if e["kind"] == "rule"):
         finding = findings.get(rule["finding"])
         if finding is None:
-            raise MappingError(f"incidental: {rule['id']}: finding {rule['finding']!r} is not defined")
+            raise MappingError(
+                f"incidental: {rule['id']}: finding {rule['finding']!r} is not defined"
+            )
         if not rule["id"].startswith(rule["finding"] + "."):
-            raise MappingError(f"incidental: {rule['id']}: a rule's id starts with its finding's id")
+            raise MappingError(
+                f"incidental: {rule['id']}: a rule's id starts with its finding's id"
+            )
         unknown = set(rule["when"].get("features", {})) - set(finding.get("features", {}))
         if unknown:
             raise MappingError(

@@ -80,4 +80,4 @@ def test_actions_without_a_fhir_server_say_what_to_set(explainer, tmp_path, issu
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/n.sqlite3", **issuer.env}
     client = create_app(config.load(env), explainer).test_client()
     response = client.post("/v1/sync", headers=issuer.headers(scope="system/*.write"))
-    assert response.status_code == 500 and "RADPLAIN_FHIR_BASE" in response.json["detail"]
+    assert response.status_code == 503 and "RADPLAIN_FHIR_BASE" in response.json["detail"]

@@ -13,7 +13,7 @@ import json
 from .annotate import source_text
 from .annotate.source_text import AnalysedText
 from .config import Settings
-from .documents import read_document, sniff
+from .documents import sniff
 from .documents.attachments import report_text
 from .errors import BadInput, PayloadTooLarge
 
@@ -22,6 +22,8 @@ MAX_TEXT_BYTES = 5 * 1024 * 1024  # a radiology report is a few kB; 5 MB of text
 
 def load(data: bytes, name: str, settings: Settings) -> AnalysedText:
     if sniff(data):
+        from .documents.reader import read_document  # Pillow and pypdf, only for documents
+
         return read_document(data, settings.documents, name=name)
     if len(data) > MAX_TEXT_BYTES:
         raise PayloadTooLarge(

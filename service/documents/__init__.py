@@ -15,6 +15,15 @@ This is the I/O edge for documents: subprocesses (Tesseract, pdftoppm), untruste
 
 from .kinds import sniff
 from .limits import Limits
-from .reader import read_document
 
 __all__ = ["Limits", "read_document", "sniff"]
+
+
+def __getattr__(name: str):
+    # the reader brings Pillow and pypdf: a plain-text report (most runs of `radplain
+    # explain`, every settings load) should not pay for importing them
+    if name == "read_document":
+        from .reader import read_document
+
+        return read_document
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

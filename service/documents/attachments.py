@@ -16,7 +16,6 @@ from ..annotate import source_text
 from ..annotate.source_text import AnalysedText
 from ..errors import BadInput, PayloadTooLarge
 from .limits import Limits
-from .reader import read_document
 
 # fetch(url, max_bytes) -> bytes: the FHIR client's ``attachment``; None when no FHIR
 # server is configured
@@ -35,6 +34,8 @@ def report_text(report: dict, limits: Limits, fetch: Fetch | None = None) -> Ana
         data = _bytes(attachment, where, limits, fetch)
         if data is None:
             continue
+        from .reader import read_document  # Pillow and pypdf, only when there is one
+
         documents[index] = read_document(data, limits, name=where, origin=where)
         break  # one document is the report; later ones are copies or other renderings
     return source_text.from_report(report, documents)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from . import metrics
 from .annotate.explain import Explainer
@@ -29,7 +29,7 @@ from .documents.attachments import report_text
 from .documents.limits import Limits
 from .errors import BadInput
 from .fhir import writeback
-from .fhir.client import FhirClient, FhirConflict
+from .fhir.client import FhirClient, FhirConflict, FhirNotFound
 from .release.decide import (
     Audience,
     HarmDetermination,
@@ -199,7 +199,10 @@ class Pipeline:
     def _write(self, report: dict) -> tuple[str | None, bool]:
         """Explain, decide per audience, write each audience's Communication (held or not)."""
         with metrics.EXPLAIN_SECONDS.time():
-            doc = self.explainer.explain(self._text(report))
+            source = self._text(report)
+            doc = self.explainer.explain(source)
+            if _needs_age(doc) and (patient := self._patient_facts(report)):
+                doc = self.explainer.explain(source, patient=patient)
         now = self.clock()
         decisions = decide(report, doc, self._context(report, doc, now), now, self.policy)
         text, html = self.renderer.text(doc), self.renderer.html(doc)
@@ -304,6 +307,27 @@ class Pipeline:
             mammography=mammography,
             interpreted_at=finalized,
         )
+
+    def _patient_facts(self, report: dict) -> dict | None:
+        """The patient's age at the report, from the FHIR Patient's full birthDate. Read only
+        when a recommendation depends on age that the report does not state (incidental
+        thyroid nodules), so most reports cost no extra request; a partial birthDate or
+        an unreadable Patient leaves the recommendation saying what it depends on."""
+        subject = (report.get("subject") or {}).get("reference") or ""
+        if not subject.startswith("Patient/"):
+            return None
+        try:
+            patient = self.client.read("Patient", subject.removeprefix("Patient/"))
+        except FhirNotFound:
+            return None
+        try:
+            born = date.fromisoformat(patient.get("birthDate") or "")
+        except ValueError:
+            return None  # "1950" or "1950-04": the age is uncertain, so it is not used
+        at = _instant(report.get("effectiveDateTime") or report.get("issued"))
+        on = (at or self.clock()).date()
+        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        return {"age": age, "sex": patient.get("gender")}
 
     def _lookup(self, kind: str, subject: str) -> list[dict]:
         """Active RelatedPersons (proxies) or Consents for the patient, once per sync."""
@@ -428,6 +452,10 @@ def _delay(consent: dict, reviewed: bool) -> PatientDelay:
         condition_met=bool(condition) and reviewed,
         revoked=consent.get("status") != "active",
     )
+
+
+def _needs_age(doc: dict) -> bool:
+    return any("age" in r.get("missing_inputs", ()) for r in doc.get("incidental", ()))
 
 
 def _instant(value: str | None) -> datetime | None:

@@ -316,9 +316,16 @@ class Pipeline:
         subject = (report.get("subject") or {}).get("reference") or ""
         if not subject.startswith("Patient/"):
             return None
-        try:
-            patient = self.client.read("Patient", subject.removeprefix("Patient/"))
-        except FhirNotFound:
+        cache = self._lookups if self._lookups is not None else {}
+        if ("Patient", subject) not in cache:  # once per patient in a sync, like _lookup
+            try:
+                cache[("Patient", subject)] = self.client.read(
+                    "Patient", subject.removeprefix("Patient/")
+                )
+            except FhirNotFound:
+                cache[("Patient", subject)] = None
+        patient = cache[("Patient", subject)]
+        if patient is None:
             return None
         try:
             born = date.fromisoformat(patient.get("birthDate") or "")

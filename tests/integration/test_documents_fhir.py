@@ -8,8 +8,8 @@ import io
 import json
 
 import pytest
-import requests
 from PIL import Image, ImageDraw, ImageFont
+from test_pipeline import _post
 
 from benchmarks import renderings
 from service.documents import Limits
@@ -24,17 +24,6 @@ REPORT = (
     "EXAM: CT CHEST\nFINDINGS: Clear lungs.\n"
     "IMPRESSION:\n1. No pneumothorax.\n2. Small right pleural effusion."
 )
-
-
-def _post(server, resource: dict) -> dict:
-    r = requests.post(
-        f"{server.base}/{resource['resourceType']}",
-        json=resource,
-        headers={"Content-Type": "application/fhir+json"},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return r.json()
 
 
 def _binary(server, data: bytes, media: str) -> dict:

@@ -12,11 +12,7 @@ a floor; the ratio is the number that carries over.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -26,42 +22,11 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.server import gunicorn  # noqa: E402
+
 REPORTS = yaml.safe_load((ROOT / "tests/data/corpus/reports.yaml").read_text(encoding="utf-8"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(port: int, db: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": db, "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port}"}
-    env.pop("RADPLAIN_FHIR_BASE", None)
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "service.wsgi:app",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
-                return proc
-        except requests.RequestException:  # bound, but workers still loading
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start within 60 s")
 
 
 def _load(url: str, seconds: float, threads: int, body_for) -> list[float]:
@@ -97,18 +62,13 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _workers(master: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 8
-    port = _free_port()
-    proc = _start(port, f"sqlite:///{ROOT / 'artifacts' / 'bench-http.sqlite3'}")
-    base = f"http://127.0.0.1:{port}"
-    try:
+    folder = ROOT / "artifacts" / "bench-http"
+    env = {"DATABASE_URL": f"sqlite:///{folder / 'bench-http.sqlite3'}"}
+    with gunicorn(folder, env, ("--access-logfile", "/dev/null")) as server:
+        base = server.base
         _load(
             f"{base}/v1/explain", 2, threads, lambda i: {"text": REPORTS[i % len(REPORTS)]["text"]}
         )
@@ -123,10 +83,7 @@ def main() -> None:
         ):
             lat = sorted(_load(url, seconds, threads, body))
             results[name] = (len(lat) / seconds, lat[len(lat) // 2], lat[int(len(lat) * 0.99)])
-        rss = [_rss_mb(pid) for pid in _workers(proc.pid)]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        rss = [_rss_mb(pid) for pid in server.workers()]
     print(
         f"gunicorn: {len(rss)} workers, {threads} client threads, {seconds:.0f} s per endpoint, "
         f"{len(REPORTS)} corpus reports in rotation"

@@ -3,64 +3,31 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks.server import gunicorn
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gunicorn")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    (folder / "metrics").mkdir()
     env = {
-        **os.environ,
         "DATABASE_URL": f"sqlite:///{folder / 'g.sqlite3'}",
         "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
         # sync workers take one request at a time, so concurrent clients reach both
         # (gthread workers queue them, and one worker may take nearly all)
-        "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 2 --worker-class sync "
+        "GUNICORN_CMD_ARGS": "--workers 2 --worker-class sync "
         f"--access-logfile {folder / 'access.log'}",
     }
-    (folder / "metrics").mkdir()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "service.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stderr=open(folder / "error.log", "w"),  # noqa: SIM115 - closed with the process
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"gunicorn did not start: {(folder / 'error.log').read_text()[-2000:]}")
-    yield base, folder
-    os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0  # graceful: SIGTERM is a clean exit
+    with gunicorn(folder, env) as running:
+        yield running.base, folder
+    assert running.process.returncode == 0  # graceful: SIGTERM is a clean exit
 
 
 def test_metrics_count_every_workers_requests(server):

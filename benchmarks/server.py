@@ -1,0 +1,121 @@
+"""gunicorn as deployed (``gunicorn -c gunicorn.conf.py service.wsgi:app``) on a free loopback
+port, for the benchmarks and tests that measure the real server: its master and worker
+processes, and their memory.
+
+    with gunicorn(folder, {"DATABASE_URL": ...}) as server:
+        requests.get(f"{server.base}/healthz")
+        server.memory_mb()
+
+Nothing but the bind address differs from production unless the caller passes more
+(``GUNICORN_CMD_ARGS`` in ``env``, or ``args``). The server's stdout and stderr (gunicorn's
+access and error logs) go to ``folder``; ``server.log()`` reads the error log back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen
+    folder: Path
+
+    @property
+    def master(self) -> int:
+        return self.process.pid
+
+    def workers(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.master)], capture_output=True, text=True)
+        return sorted(int(p) for p in out.stdout.split())
+
+    def memory_mb(self) -> float:
+        """Proportional set size (PSS) of the master and its workers, in MB: what they hold
+        together, each shared page counted once (a sum of VmRSS counts pages the workers
+        share with the master once per process)."""
+        return sum(_pss_kb(pid) for pid in [self.master, *self.workers()]) / 1024
+
+    def log(self, tail: int = 2000) -> str:
+        return (self.folder / "gunicorn.err").read_text(errors="replace")[-tail:]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(folder: Path, env: dict | None = None, args: tuple = ()) -> Iterator[Server]:
+    """Start the server, wait until /healthz answers (the workers have loaded the mappings),
+    yield it, and stop it with SIGTERM (a graceful shutdown) on the way out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {"GUNICORN_CMD_ARGS": "", **(env or {})}
+    env["GUNICORN_CMD_ARGS"] = f"--bind 127.0.0.1:{port} {env['GUNICORN_CMD_ARGS']}".strip()
+    full_env = {**os.environ, **env}
+    full_env.pop("RADPLAIN_FHIR_BASE", None)  # the HTTP service alone; no EHR behind it
+    with open(folder / "gunicorn.out", "wb") as out, open(folder / "gunicorn.err", "wb") as err:
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "service.wsgi:app",
+                *args,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+    server = Server(f"http://127.0.0.1:{port}", proc, folder)
+    try:
+        _wait_healthy(server)
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=35)  # gunicorn.conf.py: graceful_timeout 30 s
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_healthy(server: Server, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            if requests.get(f"{server.base}/healthz", timeout=5).ok:
+                return
+        except requests.RequestException:  # bound, but workers still loading
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not start within {seconds:.0f} s:\n{server.log()}")
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):  # a worker that has just exited
+        pass
+    return 0

@@ -120,12 +120,13 @@ def cmd_worker(args) -> int:
     import os
     import signal
     import socket
+    from datetime import timedelta
 
     from .worker import Worker
 
     settings, pipeline = _pipeline(args.fhir_base)
     name = args.name or f"{socket.gethostname()}-{os.getpid()}"
-    worker = Worker(pipeline, name)
+    worker = Worker(pipeline, name, lease=timedelta(seconds=settings.work_lease))
     for sig in (signal.SIGTERM, signal.SIGINT):  # finish the report in hand, give back the rest
         signal.signal(sig, lambda *_: worker.stop.set())
     outcomes = worker.run(settings.sync_interval, until_idle=args.until_idle)

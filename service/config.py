@@ -39,6 +39,9 @@ class _SettingsSchema(Schema):
     RADPLAIN_PAGE_SIZE = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     RADPLAIN_SYNC_INTERVAL = fields.Float(load_default=60.0, validate=validate.Range(min=1))
     RADPLAIN_SYNC_WORKERS = fields.Integer(load_default=4, validate=validate.Range(min=1, max=32))
+    # a worker replica silent this long (killed, its node lost) loses its claimed reports to
+    # the others; a live one renews its claims before each report
+    RADPLAIN_WORK_LEASE = fields.Float(load_default=300.0, validate=validate.Range(min=2, max=3600))
     RADPLAIN_RELEASE_STATE = fields.String(
         load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$")
     )
@@ -98,6 +101,7 @@ class Settings:
     auth_public_key_file: str | None = None
     portal_origins: tuple[str, ...] = ()
     documents: Limits = Limits()
+    work_lease: float = 300.0
 
     @property
     def smart_enabled(self) -> bool:
@@ -158,6 +162,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         auth_jwks_url=data["RADPLAIN_AUTH_JWKS_URL"],
         auth_public_key_file=data["RADPLAIN_AUTH_PUBLIC_KEY_FILE"],
         portal_origins=_origins(data["RADPLAIN_PORTAL_ORIGINS"]),
+        work_lease=data["RADPLAIN_WORK_LEASE"],
         documents=Limits(
             max_bytes=data["RADPLAIN_MAX_DOCUMENT_BYTES"],
             max_pages=data["RADPLAIN_MAX_PAGES"],

@@ -82,10 +82,13 @@ work = Table(
     metadata,
     Column("report_id", String(128), primary_key=True),
     Column("version", String(64), primary_key=True),
-    Column("state", String(16), nullable=False),  # pending | claimed | done
+    Column("state", String(16), nullable=False),  # pending | claimed | done | failed
     Column("claimed_by", String(128)),
-    Column("claimed_at", DateTime(timezone=True)),
+    Column("claimed_at", DateTime(timezone=True)),  # renewed while the claimant works
     Column("enqueued_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # failed tries so far
+    Column("not_before", DateTime(timezone=True)),  # a failed item waits until then
+    Column("last_error", String(64)),  # the last failure's type (never its message: PHI)
 )
 
 
@@ -148,7 +151,9 @@ harm = Table(
 
 class Store:
     def __init__(self, url: str):
-        self.engine: Engine = create_engine(url, future=True)
+        # pre-ping: after a database restart a pooled connection is found dead and replaced
+        # before use, so the first query after recovery does not fail
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         migrate.upgrade(self.engine)
@@ -401,7 +406,10 @@ class Store:
         skipped (FOR UPDATE SKIP LOCKED), so replicas never wait on or take the same item."""
         now = datetime.now(UTC)
         claimable = or_(
-            work.c.state == "pending",
+            and_(
+                work.c.state == "pending",
+                or_(work.c.not_before.is_(None), work.c.not_before <= now),
+            ),
             and_(work.c.state == "claimed", work.c.claimed_at < now - lease),
         )
         with self.engine.begin() as conn:
@@ -428,6 +436,51 @@ class Store:
                 .values(state="done")
             )
 
+    def renew(self, worker: str) -> None:
+        """The claimant is alive: its claims' leases start again (a heartbeat per item, so a
+        slow batch is not taken over by another replica while it is being worked on)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                work.update()
+                .where(work.c.state == "claimed", work.c.claimed_by == worker)
+                .values(claimed_at=datetime.now(UTC))
+            )
+
+    def retry_later(
+        self, report_id: str, version: str, error: str, backoff: timedelta, max_attempts: int
+    ) -> str:
+        """A try failed: the item goes back to the queue after ``backoff``, doubled with each
+        failure (at most an hour), or after ``max_attempts`` it is set aside as ``failed``.
+        Returns the item's new state."""
+        key = and_(work.c.report_id == report_id, work.c.version == version)
+        with self.engine.begin() as conn:
+            attempts = conn.execute(select(work.c.attempts).where(key)).scalar() or 0
+            state = "failed" if attempts + 1 >= max_attempts else "pending"
+            delay = min(backoff * 2**attempts, timedelta(hours=1))
+            conn.execute(
+                work.update()
+                .where(key)
+                .values(
+                    state=state,
+                    attempts=attempts + 1,
+                    last_error=error[:64],
+                    not_before=datetime.now(UTC) + delay,
+                    claimed_by=None,
+                    claimed_at=None,
+                )
+            )
+        return state
+
+    def failed_work(self) -> list[dict]:
+        """Items set aside after too many failed tries (report, version, attempts, error)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(work.c.report_id, work.c.version, work.c.attempts, work.c.last_error)
+                .where(work.c.state == "failed")
+                .order_by(work.c.enqueued_at)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
     def unclaim(self, worker: str) -> int:
         """Give back what this worker claimed and did not finish (graceful shutdown)."""
         with self.engine.begin() as conn:
@@ -440,7 +493,9 @@ class Store:
     def pending_work(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(
-                select(func.count()).select_from(work).where(work.c.state != "done")
+                select(func.count())
+                .select_from(work)
+                .where(work.c.state.in_(("pending", "claimed")))
             ).scalar()
 
     # -- audit trail ------------------------------------------------------------------------

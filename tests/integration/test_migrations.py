@@ -33,7 +33,7 @@ def test_up_from_empty_builds_exactly_the_schema_the_code_queries(url):
     store = Store(url)
     assert _differences(store.engine) == []
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
 
 
 def test_down_to_nothing_and_up_again(url):

@@ -1,0 +1,119 @@
+"""The worker's failure handling (responses injects the FHIR faults; the store is real SQLite):
+a report the EHR keeps refusing is retried with backoff and then set aside, the rest go on;
+an unreachable EHR or database costs no attempt and does not stop the worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+import responses
+from sqlalchemy.exc import OperationalError
+
+from service.fhir.client import FhirClient, RetryPolicy
+from service.pipeline import Pipeline
+from service.store.db import Store
+from service.worker import MAX_ATTEMPTS, Worker
+
+BASE = "http://ehr.test/fhir/R4"
+TEXT = "IMPRESSION: No pneumothorax."
+
+
+def _report(rid: str) -> dict:
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "meta": {"versionId": "1", "lastUpdated": "2026-11-25T10:00:00Z"},
+        "status": "final",
+        "code": {"text": "XR chest"},
+        "subject": {"reference": "Patient/p1"},
+        "conclusion": TEXT,
+    }
+
+
+@pytest.fixture
+def worker(explainer, tmp_path):
+    client = FhirClient(BASE, retry=RetryPolicy(attempts=2, backoff=0), sleep=lambda _: None)
+    store = Store(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    return Worker(Pipeline(client, explainer, store), "w", lease=timedelta(minutes=5))
+
+
+def _serve(good: str, refused: str) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": _report(good)}, {"resource": _report(refused)}],
+    }
+    responses.get(f"{BASE}/DiagnosticReport", json=bundle)  # the search
+    for kind in ("RelatedPerson", "Consent"):  # the patient has no proxies and no consents
+        responses.get(f"{BASE}/{kind}", json={"resourceType": "Bundle", "type": "searchset"})
+    responses.get(f"{BASE}/DiagnosticReport/{good}", json=_report(good))
+    responses.get(f"{BASE}/DiagnosticReport/{refused}", status=500, json={})
+    transaction_response = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [
+            {"response": {"status": "201 Created", "location": "Communication/c1/_history/1"}}
+        ],
+    }
+    responses.post(f"{BASE}/", json=transaction_response)
+
+
+@responses.activate
+def test_a_refused_report_is_retried_then_set_aside_while_the_others_are_done(worker):
+    _serve("good", "refused")
+    assert worker.discover() == 2
+    done = worker.drain(backoff=0)  # no wait between tries
+    while worker.store.pending_work():
+        done += worker.drain(backoff=0)
+    assert worker.outcomes == {"written": 1, "retry_later": MAX_ATTEMPTS - 1, "failed": 1}
+    assert worker.store.failed_work() == [
+        {
+            "report_id": "refused",
+            "version": "1",
+            "attempts": MAX_ATTEMPTS,
+            "last_error": "FhirHttpError",
+        }
+    ]
+    assert worker.store.was_processed("good", "1")
+
+
+@responses.activate
+def test_a_failed_report_waits_for_its_backoff(worker):
+    _serve("good", "refused")
+    worker.discover()
+    worker.drain(backoff=3600)
+    assert worker.outcomes == {"written": 1, "retry_later": 1}
+    assert worker.store.pending_work() == 1  # still queued...
+    assert worker.store.claim("other", 10, timedelta(minutes=5)) == []  # ...but not before its time
+
+
+@responses.activate
+def test_an_unreachable_ehr_costs_no_attempt_and_the_worker_carries_on(worker, monkeypatch):
+    responses.get(f"{BASE}/DiagnosticReport", body=requests.ConnectionError("refused"))
+    waits = []
+    monkeypatch.setattr(
+        worker.stop, "wait", lambda s: waits.append(s) or len(waits) >= 3 and worker.stop.set()
+    )
+    worker.run(interval=1)
+    assert len(waits) == 3 and worker.outcomes == {}  # waited, backing off, never crashed
+    assert waits == sorted(waits) and max(waits) <= 1
+
+
+def test_a_database_outage_gives_back_the_claims_uncounted(worker, monkeypatch):
+    worker.store.enqueue([("r1", "1")])
+
+    def database_down(report):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(worker, "discover", lambda: 0)
+    monkeypatch.setattr(worker.pipeline, "process_safely", database_down)
+    monkeypatch.setattr(worker.pipeline.client, "read", lambda *a: _report("r1"))
+    monkeypatch.setattr(worker.stop, "wait", lambda s: worker.stop.set())  # one outage, then stop
+    worker.run(interval=1)
+    assert worker.outcomes == {}
+    assert worker.store.pending_work() == 1  # back in the queue, claimable at once
+    assert worker.store.claim("other", 10, timedelta(minutes=5)) == [("r1", "1")]
+    with worker.store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT attempts FROM work_item").scalar() == 0

@@ -121,16 +121,22 @@ async function handle(ctx, req, res) {
 async function serveFhir(ctx, req, res, url, body) {
   let reply;
   let notifications = [];
-  const fault = ctx.faults.take(url.pathname + url.search);
-  if (fault) {
-    if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+  const fault = ctx.faults.take(req.method, url.pathname + url.search);
+  if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+  if (fault?.kind === 'timeout' || fault?.kind === 'reset') {
+    ctx.stats.countFhir(req.method, url.pathname + url.search, fault.kind);
+    return res.socket?.destroy(); // no answer at all; nothing was served
+  }
+  if (fault?.status) {
     reply = faultReply(fault);
   } else {
     ({ reply, notifications = [] } = await ctx.queue.run(() => fhirRequest(ctx, req, url, body)));
   }
-  ctx.stats.countFhir(req.method, url.pathname + url.search, reply.status);
+  const lost = fault?.kind === 'lost_reply';
+  ctx.stats.countFhir(req.method, url.pathname + url.search, lost ? `${reply.status} lost` : reply.status);
   if (ctx.logRequests) console.error(`${req.method} ${url.pathname}${url.search} -> ${reply.status}`);
-  send(res, reply, FHIR_JSON);
+  if (lost) res.socket?.destroy(); // served and committed, but the answer never arrives
+  else send(res, reply, FHIR_JSON);
   ctx.notifier.dispatch(notifications); // after the response: fire-and-forget
 }
 

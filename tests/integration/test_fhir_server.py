@@ -542,7 +542,12 @@ def test_injected_429_and_503_with_retry_after_then_normal_service(fresh_fhir):
     assert get(fresh_fhir, "DiagnosticReport").status_code == 200
 
     stats = fresh_fhir.stats()
-    assert stats["faults"] == {"served": 2, "pending": 0}
+    assert stats["faults"] == {
+        "served": 2,
+        "pending": 0,
+        "by_kind": {"429 GET": 1, "503 GET": 1},
+        "random": False,
+    }
     assert stats["requests"]["by_status"] == {"200": 2, "429": 1, "503": 1}
     assert stats["requests"]["by_method"] == {"GET": 4}
 
@@ -556,13 +561,65 @@ def test_injected_fault_can_be_slow(fresh_fhir):
     assert time.monotonic() - started >= 0.3
 
 
+def _outcome(server, method: str, timeout: float = TIMEOUT) -> str:
+    """What a client saw: the status, "dropped" (connection closed unanswered) or "timeout"."""
+    body = json.dumps(report(1)) if method == "POST" else None
+    try:
+        return str(
+            requests.request(
+                method, server.url("DiagnosticReport"), data=body, headers=HEADERS, timeout=timeout
+            ).status_code
+        )
+    except requests.Timeout:
+        return "timeout"
+    except requests.ConnectionError:
+        return "dropped"
+
+
+@pytest.mark.parametrize(
+    ("kind", "seen", "served"),
+    [
+        ("429", "429", False),
+        ("500", "500", False),
+        ("503", "503", False),
+        ("reset", "dropped", False),
+        ("timeout", "timeout", False),
+        ("slow", "201", True),
+        ("lost_reply", "dropped", True),
+    ],
+)
+def test_random_faults_of_each_kind(fresh_fhir, kind, seen, served):
+    fresh_fhir.faults(rate=1, kinds=[kind], hang_ms=800, slow_ms=300)
+    started = time.monotonic()
+    assert _outcome(fresh_fhir, "POST", timeout=0.5 if kind == "timeout" else 5) == seen
+    if kind == "slow":
+        assert time.monotonic() - started >= 0.3
+    fresh_fhir.faults(rate=0)
+    # served: the write was committed whatever the client saw
+    assert search(fresh_fhir, "DiagnosticReport")["total"] == (1 if served else 0)
+    assert fresh_fhir.stats()["faults"]["by_kind"] == {f"{kind} POST": 1}
+
+
+def test_random_faults_hit_the_rate_and_repeat_with_their_seed(fresh_fhir):
+    def run() -> list[str]:
+        fresh_fhir.reset()
+        fresh_fhir.faults(rate=0.2, seed=7, kinds=["429", "503"], retry_after=0)
+        return [_outcome(fresh_fhir, "GET") for _ in range(300)]
+
+    first, second = run(), run()
+    assert first == second  # same seed, same faults on the same requests
+    share = sum(o != "200" for o in first) / len(first)
+    assert 0.13 < share < 0.27, share
+    assert {"429", "503"} <= set(first)
+
+
 def test_reset_empties_everything(fresh_fhir):
     created(fresh_fhir, report(1))
     fresh_fhir.faults(statuses=[503])
     fresh_fhir.reset()
     assert search(fresh_fhir, "DiagnosticReport")["total"] == 0
     stats = fresh_fhir.stats()
-    assert stats["faults"] == {"served": 0, "pending": 0}
+    assert stats["faults"] == {"served": 0, "pending": 0, "by_kind": {}, "random": False}
     assert stats["requests"]["total"] == 1
 
 

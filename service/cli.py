@@ -102,9 +102,19 @@ def _pipeline(fhir_base: str | None = None):
 def cmd_sync(args) -> int:
     import time
 
+    from .worker import OUTAGE
+
     settings, pipeline = _pipeline(args.fhir_base)
     while True:
-        result = pipeline.sync()
+        try:
+            result = pipeline.sync()
+        except OUTAGE as exc:
+            if args.once:
+                raise
+            # polling: the watermark was not moved, so the next pass picks up from here
+            print(f"sync: not finished ({type(exc).__name__}); trying again", file=sys.stderr)
+            time.sleep(settings.sync_interval)
+            continue
         print(
             f"sync: {result.seen} reports seen, {result.written} written, "
             f"{result.already} already done, {result.withdrawn} withdrawn, "

@@ -117,3 +117,28 @@ def test_a_database_outage_gives_back_the_claims_uncounted(worker, monkeypatch):
     assert worker.store.claim("other", 10, timedelta(minutes=5)) == [("r1", "1")]
     with worker.store.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT attempts FROM work_item").scalar() == 0
+
+
+def test_a_polling_sync_waits_out_an_outage(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from service import cli
+    from service.fhir.client import FhirUnavailable
+
+    passes = []
+
+    class Pipeline:
+        def sync(self):
+            passes.append(1)
+            if len(passes) == 1:
+                raise FhirUnavailable("cannot reach the FHIR server")
+            raise KeyboardInterrupt  # the operator stops it on the second pass
+
+    monkeypatch.setattr(
+        cli, "_pipeline", lambda base: (SimpleNamespace(sync_interval=0), Pipeline())
+    )
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    with pytest.raises(KeyboardInterrupt):
+        cli.cmd_sync(SimpleNamespace(fhir_base=None, once=False))
+    assert len(passes) == 2
+    assert "not finished (FhirUnavailable); trying again" in capsys.readouterr().err

@@ -16,9 +16,11 @@ server, which a Python client would not.
 
 Bounds: no socket errors and no response other than 2xx, in the warm-up too; at least
 ``MIN_RATE`` requests a second (a server that stopped answering cannot pass); the same
-worker processes at the end (none crashed or was restarted); and the memory of the master
-and its workers (PSS) at the end at most ``MAX_GROWTH`` above what it was after the
-warm-up, by which time every worker has explained and rendered the whole corpus.
+worker processes at the end (none crashed or was restarted); and the anonymous memory of
+the master and its workers (RssAnon: their heaps, where a leak shows; see
+``Server.memory_mb``) at the end at most ``MAX_GROWTH`` above what it was after the
+warm-up, by which time every worker has explained and rendered the whole corpus many
+times over. VmRSS, libraries included, is printed beside it.
 """
 
 from __future__ import annotations
@@ -82,8 +84,10 @@ class Run:
     folder: Path
     workers: int
     phases: list[Phase] = field(default_factory=list)
-    memory_before: float = 0.0  # MB, after the warm-up
-    memory_after: float = 0.0  # MB, at the end
+    memory_before: float = 0.0  # RssAnon MB, after the warm-up
+    memory_after: float = 0.0  # RssAnon MB, at the end
+    rss_before: float = 0.0  # VmRSS MB, after the warm-up (printed, not bounded)
+    rss_after: float = 0.0  # VmRSS MB, at the end
     restarted: bool = False  # a worker process was replaced during the run
 
     @property
@@ -121,20 +125,20 @@ class Run:
         width = max(len(_name(p)) for p in self.phases)
         head = (
             f"{'endpoint':<{width}} {'s':>4} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
-            f"{'p99 ms':>7} {'errors':>6} {'PSS MB before':>13} {'after':>6} {'growth':>7}"
+            f"{'p99 ms':>7} {'errors':>6} {'RssAnon MB before':>17} {'after':>6} {'growth':>7}"
         )
         lines = [head, "-" * len(head)]
         for p in self.phases:
             growth = p.memory_after / p.memory_before - 1 if p.memory_before else 0.0
             lines.append(
                 f"{_name(p):<{width}} {p.seconds:>4.0f} {p.requests:>8} {p.rate:>7.1f} "
-                f"{p.p50_ms:>7.1f} {p.p99_ms:>7.1f} {p.errors:>6} {p.memory_before:>13.1f} "
+                f"{p.p50_ms:>7.1f} {p.p99_ms:>7.1f} {p.errors:>6} {p.memory_before:>17.1f} "
                 f"{p.memory_after:>6.1f} {growth:>+7.1%}"
             )
         lines.append(
-            f"gunicorn master + {self.workers} workers, PSS: {self.memory_before:.1f} MB after "
-            f"the warm-up, {self.memory_after:.1f} MB at the end: {self.growth:+.1%} "
-            f"(bound {MAX_GROWTH:+.0%})"
+            f"gunicorn master + {self.workers} workers, RssAnon: {self.memory_before:.1f} MB "
+            f"after the warm-up, {self.memory_after:.1f} MB at the end: {self.growth:+.1%} "
+            f"(bound {MAX_GROWTH:+.0%}); VmRSS: {self.rss_before:.1f} -> {self.rss_after:.1f} MB"
         )
         return "\n".join(lines)
 
@@ -178,12 +182,12 @@ def run(folder: Path, seconds: float = 20, warmup: float = 5, connections: int =
             result.phases.append(
                 _hold(server, endpoint, requests_file, headers, warmup, connections, True)
             )
-        result.memory_before = server.memory_mb()
+        result.memory_before, result.rss_before = server.memory_mb(), server.memory_mb("VmRSS")
         for endpoint, requests_file, headers in endpoints:
             result.phases.append(
                 _hold(server, endpoint, requests_file, headers, seconds, connections, False)
             )
-        result.memory_after = server.memory_mb()
+        result.memory_after, result.rss_after = server.memory_mb(), server.memory_mb("VmRSS")
         result.restarted = server.workers() != workers
     return result
 

@@ -43,11 +43,14 @@ class Server:
         out = subprocess.run(["pgrep", "-P", str(self.master)], capture_output=True, text=True)
         return sorted(int(p) for p in out.stdout.split())
 
-    def memory_mb(self) -> float:
-        """Proportional set size (PSS) of the master and its workers, in MB: what they hold
-        together, each shared page counted once (a sum of VmRSS counts pages the workers
-        share with the master once per process)."""
-        return sum(_pss_kb(pid) for pid in [self.master, *self.workers()]) / 1024
+    def memory_mb(self, field: str = "RssAnon") -> float:
+        """The master's and workers' memory, summed, in MB, from /proc/PID/status.
+
+        ``RssAnon`` by default: their heaps, where a leak shows. ``VmRSS`` adds the
+        file-backed pages, mostly libraries, and PSS would divide those among every
+        process that maps them, so it moves whenever another Python process on the
+        machine starts or stops: neither is steady enough to bound growth by."""
+        return sum(_status_kb(pid, field) for pid in [self.master, *self.workers()]) / 1024
 
     def log(self, tail: int = 2000) -> str:
         return (self.folder / "gunicorn.err").read_text(errors="replace")[-tail:]
@@ -111,10 +114,10 @@ def _wait_healthy(server: Server, seconds: float = 60) -> None:
     raise RuntimeError(f"gunicorn did not start within {seconds:.0f} s:\n{server.log()}")
 
 
-def _pss_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError):  # a worker that has just exited
         pass

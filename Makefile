@@ -37,9 +37,11 @@ test: lint deploy-lint audit  ## the full test suite (the command CI runs)
 quality: $(BIN)/radplain  ## print readability, coverage and assertion figures
 	$(BIN)/python benchmarks/quality.py
 
-bench: $(BIN)/radplain  ## print speed figures, with negspacy as the baseline
+# every tracked figure as a ratio against a baseline measured in the same run, with the
+# machine it ran on (benchmarks/README.md); QUICK=1 for a short run
+bench: $(BIN)/radplain  ## print every tracked figure against its same-run baseline
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/all.py $(if $(QUICK),--quick)
 
 screenshots: $(BIN)/radplain  ## refresh docs/screenshots from the browser tests' artifacts
 	$(BIN)/python -m pytest -q tests/browser/test_accessibility.py -k screenshots

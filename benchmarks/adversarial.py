@@ -123,7 +123,8 @@ def baseline_per_kb(explain: Callable[[str], object]) -> float:
     return per_kb(explain, NORMAL, rounds=30)
 
 
-def main() -> None:
+def measure() -> tuple[float, list[tuple[str, float, float]]]:
+    """The normal report's CPU seconds per KB, and each case's (name, KB, CPU seconds)."""
     from service import mappings
     from service.annotate.explain import Explainer
     from service.annotate.source_text import from_plain
@@ -135,16 +136,25 @@ def main() -> None:
 
     explain(NORMAL)  # warm up: compiled patterns, caches
     base = baseline_per_kb(explain)
+    rows = []
+    for name, make in CASES.items():
+        text = make()
+        rows.append((name, len(text.encode("utf-8")) / 1024, seconds(explain, text)))
+    return base, rows
+
+
+def report(base: float, rows: list[tuple[str, float, float]]) -> None:
     print(
         f"baseline: examples/chest-xray.txt, {len(NORMAL.encode())} bytes, "
         f"{base * 1000:.3f} ms/KB\n"
     )
     print(f"{'text':36} {'KB':>8} {'CPU s':>8} {'ms/KB':>8} {'x baseline':>10}")
-    for name, make in CASES.items():
-        text = make()
-        kb = len(text.encode("utf-8")) / 1024
-        took = seconds(explain, text)
+    for name, kb, took in rows:
         print(f"{name:36} {kb:8.1f} {took:8.3f} {took / kb * 1000:8.3f} {took / kb / base:10.2f}")
+
+
+def main() -> None:
+    report(*measure())
 
 
 if __name__ == "__main__":

@@ -145,6 +145,25 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def cmd_failed(args) -> int:
+    """The reports the workers set aside after repeated failures; --retry queues them again."""
+    from . import config
+    from .store.db import Store
+
+    store = Store(config.load().database_url)
+    items = store.failed_work()
+    for item in items:
+        print(
+            f"{item['report_id']} v{item['version']}: {item['attempts']} attempts, "
+            f"last {item['last_error']}"
+        )
+    if args.retry:
+        print(f"failed: {store.requeue_failed()} queued again")
+    else:
+        print(f"failed: {len(items)} set aside" + (" (--retry queues them again)" if items else ""))
+    return 0
+
+
 def cmd_release_due(args) -> int:
     _, pipeline = _pipeline(args.fhir_base)
     print(f"release-due: {pipeline.release_due()} held Communications released")
@@ -269,6 +288,10 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--name", help="this replica's name in claims (default: host-pid)")
     w.add_argument("--until-idle", action="store_true", help="exit when no work is left")
     w.set_defaults(func=cmd_worker)
+
+    f = sub.add_parser("failed", help="list the reports workers set aside after repeated failures")
+    f.add_argument("--retry", action="store_true", help="queue them again")
+    f.set_defaults(func=cmd_failed)
 
     r = sub.add_parser("release-due", help="re-decide open holds and release those that are due")
     r.add_argument("--fhir-base", help="FHIR R4 base URL (default: RADPLAIN_FHIR_BASE)")

@@ -481,6 +481,16 @@ class Store:
             ).all()
         return [dict(r._mapping) for r in rows]
 
+    def requeue_failed(self) -> int:
+        """Put every set-aside item back in the queue with a clean slate (after the cause was
+        fixed: the EHR accepts the write again, a bug was deployed away)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                work.update()
+                .where(work.c.state == "failed")
+                .values(state="pending", attempts=0, not_before=None, last_error=None)
+            ).rowcount
+
     def unclaim(self, worker: str) -> int:
         """Give back what this worker claimed and did not finish (graceful shutdown)."""
         with self.engine.begin() as conn:

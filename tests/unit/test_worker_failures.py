@@ -80,6 +80,28 @@ def test_a_refused_report_is_retried_then_set_aside_while_the_others_are_done(wo
 
 
 @responses.activate
+def test_the_set_aside_are_listed_and_queued_again_from_the_command_line(
+    worker, tmp_path, monkeypatch, capsys
+):
+    from service import cli
+
+    _serve("good", "refused")
+    worker.discover()
+    while worker.store.pending_work():
+        worker.drain(backoff=0)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    assert cli.main(["failed"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"refused v1: {MAX_ATTEMPTS} attempts, last FhirHttpError",
+        "failed: 1 set aside (--retry queues them again)",
+    ]
+    assert cli.main(["failed", "--retry"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "failed: 1 queued again"
+    assert worker.store.failed_work() == []
+    assert worker.store.claim("w", 10, timedelta(minutes=5)) == [("refused", "1")]
+
+
+@responses.activate
 def test_a_failed_report_waits_for_its_backoff(worker):
     _serve("good", "refused")
     worker.discover()

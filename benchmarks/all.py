@@ -253,7 +253,12 @@ def rows(results: dict[str, dict | None]) -> list[dict]:
     y = results.get("sync")
     if y:
         plain = y["seconds"]["plain"]
-        for label in ("radplain, 4 workers", "radplain, 1 worker"):
+        # the goal is for the sync as configured by default (4 reports in flight); one worker
+        # shows what explaining costs when nothing overlaps it
+        for label, goal in (
+            ("radplain, 4 workers", "ratio <= 1.3 (issue 4)"),
+            ("radplain, 1 worker", "none set (no overlap)"),
+        ):
             took = y["seconds"][label]
             out.append(
                 _row(
@@ -261,8 +266,8 @@ def rows(results: dict[str, dict | None]) -> list[dict]:
                     f"{took:.2f} s",
                     f"plain FHIR calls {plain:.2f} s",
                     took / plain,
-                    "ratio <= 1.3 (issue 4)",
-                    took / plain <= 1.3,
+                    goal,
+                    took / plain <= 1.3 if "4 workers" in label else None,
                 )
             )
     h = results.get("http")

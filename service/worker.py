@@ -10,8 +10,9 @@ report, so only a silent replica loses them); one that is told to stop (SIGTERM)
 the report in hand and gives the rest back.
 
 Failures, and what each costs:
-- the database or the EHR is unreachable (or keeps throttling after the client's retries):
-  not the report's fault, so no attempt is counted; the replica waits, backing off up to
+- the database or the EHR is unreachable (or keeps throttling after the client's retries),
+  or the EHR fails (5xx) a search rather than one report's read or write: not a report's
+  fault, so no attempt is counted; the replica waits, backing off up to
   the sync interval, gives back what it holds and carries on when they answer again;
 - anything else while processing one report (the EHR refuses a write, a bug): that report
   is tried again later with backoff, and after ``MAX_ATTEMPTS`` set aside as ``failed``
@@ -31,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 
 from . import metrics
 from .fhir import writeback
-from .fhir.client import FhirNotFound, FhirUnavailable
+from .fhir.client import FhirHttpError, FhirNotFound, FhirUnavailable
 from .pipeline import Pipeline, latest_update
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ class Worker:
                         self.pipeline.release_due()
                     # found is None while another replica is discovering: not idle yet
                     idle = until_idle and found == 0 and not done and not self.store.pending_work()
-                except OUTAGE as exc:
+                except (*OUTAGE, FhirHttpError) as exc:
+                    if isinstance(exc, FhirHttpError) and exc.http_status < 500:
+                        raise  # the EHR refuses the search itself (4xx): a setup error, said loudly
                     outages += 1
                     log.warning(
                         "worker waiting for the database or the EHR",

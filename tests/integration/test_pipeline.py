@@ -211,7 +211,9 @@ def test_429_and_503_are_retried_and_counted(fresh_fhir, seeded, explainer, tmp_
     retried = _sample("radplain_fhir_request_seconds_count", method="GET", status="4xx")
     result = _pipeline(fresh_fhir, explainer, tmp_path).sync()
     assert result.written == 33
-    assert fresh_fhir.stats()["faults"] == {"served": 4, "pending": 0}
+    faults = fresh_fhir.stats()["faults"]
+    assert (faults["served"], faults["pending"]) == (4, 0)
+    assert faults["by_kind"] == {"429 GET": 2, "503 GET": 2}
     # what an operator's dashboard shows for this sync
     assert _sample("radplain_reports_processed_total", outcome="written") - written == 33
     assert _sample("radplain_explanation_seconds_count") - explained == 33

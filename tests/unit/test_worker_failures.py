@@ -112,8 +112,13 @@ def test_a_failed_report_waits_for_its_backoff(worker):
 
 
 @responses.activate
-def test_an_unreachable_ehr_costs_no_attempt_and_the_worker_carries_on(worker, monkeypatch):
-    responses.get(f"{BASE}/DiagnosticReport", body=requests.ConnectionError("refused"))
+@pytest.mark.parametrize(
+    "failure", [{"body": requests.ConnectionError("refused")}, {"status": 500, "json": {}}]
+)
+def test_an_unreachable_or_failing_ehr_costs_no_attempt_and_the_worker_carries_on(
+    worker, monkeypatch, failure
+):
+    responses.get(f"{BASE}/DiagnosticReport", **failure)  # the search, every time
     waits = []
     monkeypatch.setattr(
         worker.stop, "wait", lambda s: waits.append(s) or len(waits) >= 3 and worker.stop.set()
@@ -164,3 +169,12 @@ def test_a_polling_sync_waits_out_an_outage(monkeypatch, capsys):
         cli.cmd_sync(SimpleNamespace(fhir_base=None, once=False))
     assert len(passes) == 2
     assert "not finished (FhirUnavailable); trying again" in capsys.readouterr().err
+
+
+@responses.activate
+def test_an_ehr_refusing_the_search_stops_the_worker_with_its_reason(worker):
+    from service.fhir.client import FhirHttpError
+
+    responses.get(f"{BASE}/DiagnosticReport", status=403, json={})  # e.g. a missing scope
+    with pytest.raises(FhirHttpError, match="403"):
+        worker.run(interval=1)

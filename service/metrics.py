@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -50,3 +51,27 @@ def exposition() -> bytes:
         multiprocess.MultiProcessCollector(merged)
         return generate_latest(merged)
     return generate_latest(REGISTRY)
+
+
+class _WorkQueue:
+    """The queue as the database holds it now, read at scrape time: unlike a counter it is the
+    same whichever replica is scraped, and it survives restarts."""
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = counts
+
+    def collect(self):
+        family = GaugeMetricFamily(
+            "radplain_work_items",
+            "Report versions in the worker queue, by state (failed: set aside, radplain failed)",
+            labels=["state"],
+        )
+        for state in ("pending", "claimed", "done", "failed"):
+            family.add_metric([state], self.counts.get(state, 0))
+        yield family
+
+
+def work_queue(counts: dict[str, int]) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(_WorkQueue(counts))
+    return generate_latest(registry)

@@ -500,6 +500,12 @@ class Store:
                 .values(state="pending", claimed_by=None, claimed_at=None)
             ).rowcount
 
+    def work_counts(self) -> dict[str, int]:
+        """Queue items by state (pending, claimed, done, failed), for the metrics."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(work.c.state, func.count()).group_by(work.c.state)).all()
+        return {state: n for state, n in rows}
+
     def pending_work(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(

@@ -71,3 +71,31 @@ def test_unexpected_errors_log_the_type_and_request_id_never_the_text(app, json_
     assert error["exception"] == "ValueError"
     assert NAME not in json_logs.getvalue()
     assert "1950-02-03" not in json_logs.getvalue()
+
+
+def test_metrics_show_the_work_queue_by_state_with_the_set_aside(explainer, tmp_path):
+    from datetime import timedelta
+
+    from service.api.wiring import store
+
+    app = create_app(
+        config.load({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}"}), explainer=explainer
+    )
+    with app.app_context():
+        queue = store()
+        queue.enqueue([("r1", "1"), ("r2", "1"), ("r3", "1")])
+        queue.claim("w", 2, timedelta(minutes=5))
+        queue.finish("r1", "1")
+        queue.retry_later("r2", "1", "FhirHttpError", timedelta(0), max_attempts=1)
+    body = app.test_client().get("/metrics").get_data(as_text=True)
+    for state, n in (("pending", 1), ("claimed", 0), ("done", 1), ("failed", 1)):
+        assert f'radplain_work_items{{state="{state}"}} {n}.0' in body
+
+
+def test_metrics_still_answer_while_the_database_is_down(explainer):
+    down = "postgresql+psycopg://radplain@127.0.0.1:1/radplain"  # nothing listens on port 1
+    app = create_app(config.load({"DATABASE_URL": down}), explainer=explainer)
+    response = app.test_client().get("/metrics")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "radplain_http_requests_total" in body and "radplain_work_items" not in body

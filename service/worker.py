@@ -72,7 +72,7 @@ class Worker:
                         extra={"worker": self.name, "error": type(exc).__name__},
                     )
                     metrics.ERRORS.labels(type(exc).__name__).inc()
-                    self.stop.wait(min(interval, 0.25 * 2**outages))
+                    self.stop.wait(min(interval, 0.25 * 2 ** min(outages, 16)))
                     self._give_back()  # what we held goes back to the queue, uncounted
                     continue
                 outages = 0

@@ -121,11 +121,11 @@ def test_an_unreachable_or_failing_ehr_costs_no_attempt_and_the_worker_carries_o
     responses.get(f"{BASE}/DiagnosticReport", **failure)  # the search, every time
     waits = []
     monkeypatch.setattr(
-        worker.stop, "wait", lambda s: waits.append(s) or len(waits) >= 3 and worker.stop.set()
+        worker.stop, "wait", lambda s: waits.append(s) or len(waits) >= 1100 and worker.stop.set()
     )
-    worker.run(interval=1)
-    assert len(waits) == 3 and worker.outcomes == {}  # waited, backing off, never crashed
-    assert waits == sorted(waits) and max(waits) <= 1
+    worker.run(interval=1)  # a long outage: 1,100 passes in a row fail
+    assert len(waits) == 1100 and worker.outcomes == {}  # waited, backing off, never crashed
+    assert waits[:3] == [0.5, 1, 1] and set(waits[2:]) == {1}  # backing off up to the interval
 
 
 def test_a_database_outage_gives_back_the_claims_uncounted(worker, monkeypatch):

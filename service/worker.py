@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from . import metrics
 from .fhir import writeback
@@ -38,7 +38,9 @@ from .pipeline import Pipeline, latest_update
 log = logging.getLogger(__name__)
 _DISCOVERY_LOCK = 0x7261_6471
 MAX_ATTEMPTS = 5  # failed tries of one report before it is set aside
-OUTAGE = (DBAPIError, FhirUnavailable)  # the database or the EHR, not the report
+# the database or the EHR unreachable, not the report (a DBAPIError such as an IntegrityError
+# is a bug, and is retried per report like any other)
+OUTAGE = (OperationalError, InterfaceError, FhirUnavailable)
 
 
 class Worker:

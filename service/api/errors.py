@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
@@ -27,6 +28,24 @@ def problem(status: int, title: str, detail: str, **extensions) -> Response:
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
 
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """The database cannot be reached (restarting, failing over): retryable, not our bug. The
+    type only, since a driver's message can hold the URL and the URL a password."""
+    metrics.ERRORS.labels(type(exc).__name__).inc()
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    response = problem(
+        503,
+        "Service Unavailable",
+        f"the database cannot be reached ({type(exc).__name__}); try again shortly. "
+        "/readyz says when it is back; if it stays down, check DATABASE_URL",
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RadplainError)
     def _radplain(exc: RadplainError):
@@ -46,6 +65,9 @@ def register_error_handlers(app: Flask) -> None:
             405: f"{request.method} is not allowed on {request.path}",
         }.get(exc.code, exc.description)
         return problem(exc.code or 500, exc.name, detail)
+
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a stack trace, never report text, in the response

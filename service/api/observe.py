@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, g, request
 from sqlalchemy.exc import DBAPIError
 
 from .. import logs, metrics
+from .errors import DATABASE_DOWN, database_unavailable
 from .wiring import store
 
 bp = Blueprint("observe", __name__)
@@ -45,7 +46,9 @@ def install(app: Flask) -> None:
         # every call that presented a valid token touched stored PHI or acted on it: record
         # who, on whose behalf, what, which report and the answer (never any content)
         principal = g.get("principal")
-        if principal is not None:
+        if principal is None:
+            return response
+        try:
             store().audit(
                 actor=principal.subject,
                 on_behalf_of=principal.fhir_user
@@ -55,6 +58,10 @@ def install(app: Flask) -> None:
                 status=response.status_code,
                 request_id=logs.request_id.get(),
             )
+        except DATABASE_DOWN as exc:
+            # nothing leaves without its audit record: an answer that cannot be recorded is
+            # replaced by the outage (an error answer carried no PHI, so it goes as it is)
+            return database_unavailable(exc) if response.status_code < 400 else response
         return response
 
     @app.after_request

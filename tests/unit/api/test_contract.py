@@ -189,3 +189,40 @@ def test_stored_explanation_and_holds_match_the_contract(explainer, tmp_path, is
     held = issuer.headers(scope="patient/Communication.read", patient="A")
     assert _checked(client, "get", "/v1/reports/r1/explanation", headers=held).status_code == 404
     assert _checked(client, "get", "/v1/holds", valid_request=False).status_code == 401
+
+
+def test_a_database_outage_is_a_retryable_503_that_says_so(explainer, issuer):
+    down = "postgresql+psycopg://radplain@127.0.0.1:1/radplain"  # nothing listens on port 1
+    app = create_app(config.load({"DATABASE_URL": down, **issuer.env}), explainer)
+    client = app.test_client()
+    system = issuer.headers(scope="system/Communication.read")
+    for path in ("/v1/reports/r1/explanation", "/v1/holds"):
+        response = _checked(client, "get", path, headers=system)
+        assert response.status_code == 503, response.json
+        assert response.headers["Retry-After"] == "5"
+        assert "the database cannot be reached (OperationalError)" in response.json["detail"]
+        assert "1/radplain" not in response.get_data(as_text=True)  # never the URL
+
+
+def test_a_read_whose_audit_record_cannot_be_written_is_not_served(
+    explainer, tmp_path, issuer, corpus, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from service.annotate.source_text import from_plain
+    from service.store.db import Store
+
+    db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    Store(db).save_explanation(
+        "r1", "1", "Patient/A", explainer.explain(from_plain(corpus[0]["text"])), []
+    )
+
+    def down(self, **event):
+        raise OperationalError("INSERT INTO audit_event", {}, Exception("connection lost"))
+
+    monkeypatch.setattr(Store, "audit", down)
+    client = create_app(config.load({"DATABASE_URL": db, **issuer.env}), explainer).test_client()
+    system = issuer.headers(scope="system/Communication.read")
+    response = _checked(client, "get", "/v1/reports/r1/explanation", headers=system)
+    assert response.status_code == 503  # the explanation was read, but not handed out unrecorded
+    assert "summary" not in response.get_data(as_text=True)

@@ -28,19 +28,20 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from . import metrics
 from .fhir import writeback
 from .fhir.client import FhirHttpError, FhirNotFound, FhirUnavailable
 from .pipeline import Pipeline, latest_update
+from .store.db import UNREACHABLE
 
 log = logging.getLogger(__name__)
 _DISCOVERY_LOCK = 0x7261_6471
 MAX_ATTEMPTS = 5  # failed tries of one report before it is set aside
 # the database or the EHR unreachable, not the report (a DBAPIError such as an IntegrityError
 # is a bug, and is retried per report like any other)
-OUTAGE = (OperationalError, InterfaceError, FhirUnavailable)
+OUTAGE = (*UNREACHABLE, FhirUnavailable)
 
 
 class Worker:

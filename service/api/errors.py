@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
-from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
 from ..errors import RadplainError, Unauthorized
+from ..store.db import UNREACHABLE
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -26,9 +26,6 @@ def problem(status: int, title: str, detail: str, **extensions) -> Response:
         **extensions,
     }
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
-
-
-DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 def database_unavailable(exc: Exception) -> Response:
@@ -66,8 +63,8 @@ def register_error_handlers(app: Flask) -> None:
         }.get(exc.code, exc.description)
         return problem(exc.code or 500, exc.name, detail)
 
-    app.register_error_handler(OperationalError, database_unavailable)
-    app.register_error_handler(InterfaceError, database_unavailable)
+    for unreachable in UNREACHABLE:
+        app.register_error_handler(unreachable, database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a stack trace, never report text, in the response

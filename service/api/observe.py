@@ -15,7 +15,8 @@ from flask import Blueprint, Flask, Response, g, request
 from sqlalchemy.exc import DBAPIError
 
 from .. import logs, metrics
-from .errors import DATABASE_DOWN, database_unavailable
+from ..store.db import UNREACHABLE
+from .errors import database_unavailable
 from .wiring import store
 
 bp = Blueprint("observe", __name__)
@@ -58,7 +59,7 @@ def install(app: Flask) -> None:
                 status=response.status_code,
                 request_id=logs.request_id.get(),
             )
-        except DATABASE_DOWN as exc:
+        except UNREACHABLE as exc:
             # nothing leaves without its audit record: an answer that cannot be recorded is
             # replaced by the outage (an error answer carried no PHI, so it goes as it is)
             return database_unavailable(exc) if response.status_code < 400 else response

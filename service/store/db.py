@@ -28,11 +28,15 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from . import migrate
 
 metadata = MetaData()
+
+# what SQLAlchemy raises when the database cannot be reached (down, restarting, failing over),
+# as opposed to a statement that is wrong: callers wait and try again, and treat the rest as bugs
+UNREACHABLE = (OperationalError, InterfaceError)
 
 sync_state = Table(
     "sync_state",

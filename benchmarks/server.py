@@ -70,8 +70,8 @@ def gunicorn(folder: Path, env: dict | None = None, args: tuple = ()) -> Iterato
     port = free_port()
     env = {"GUNICORN_CMD_ARGS": "", **(env or {})}
     env["GUNICORN_CMD_ARGS"] = f"--bind 127.0.0.1:{port} {env['GUNICORN_CMD_ARGS']}".strip()
-    full_env = {**os.environ, **env}
-    full_env.pop("RADPLAIN_FHIR_BASE", None)  # the HTTP service alone; no EHR behind it
+    # the HTTP service alone, unless the caller names an EHR: one set in the shell is not taken
+    full_env = {k: v for k, v in os.environ.items() if k != "RADPLAIN_FHIR_BASE"} | env
     with open(folder / "gunicorn.out", "wb") as out, open(folder / "gunicorn.err", "wb") as err:
         proc = subprocess.Popen(
             [

@@ -15,7 +15,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import requests
 from sqlalchemy import create_engine, text
 from test_pipeline import LOINC_RAD, _report
 
+from benchmarks.server import free_port, gunicorn
+from service.fhir.client import FhirClient
 from service.fhir.writeback import IDENTIFIER_SYSTEM, PROVENANCE_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,14 +57,7 @@ def _seed(server, n: int) -> None:
 
 
 def _all(server, kind: str) -> list[dict]:
-    found, url = [], f"{server.base}/{kind}?_count=1000"
-    while url:
-        page = requests.get(url, timeout=60).json()
-        found += [e["resource"] for e in page.get("entry", [])]
-        url = next(
-            (link["url"] for link in page.get("link", []) if link["relation"] == "next"), None
-        )
-    return found
+    return list(FhirClient(server.base).search(kind, {"_count": "1000"}))
 
 
 def _count(server, kind: str) -> int:
@@ -251,12 +245,6 @@ class PrivatePostgres:
     stop: callable
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _pg_tool(name: str) -> str:
     found = shutil.which(name) or next(
         (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
@@ -275,7 +263,7 @@ def private_postgres():
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         shutil.chown(folder, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
 
     def run(*args):
         subprocess.run(as_user + list(args), check=True, capture_output=True, timeout=120)
@@ -313,25 +301,6 @@ def private_postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _gunicorn(env: dict, folder: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    (folder / "metrics").mkdir()
-    env = {
-        **env,
-        "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
-        "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} --workers 1",
-    }
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "service.wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(folder / "gunicorn.log", "w"),  # noqa: SIM115 - closed with the process
-        start_new_session=True,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
 def _ready(base: str) -> int | None:
     try:
         return requests.get(f"{base}/readyz", timeout=10).status_code
@@ -351,8 +320,8 @@ def test_postgres_restart_mid_run_is_survived_and_reported(fresh_fhir, private_p
     _seed(fresh_fhir, REPORTS)
     db = private_postgres.url
     env = _env(fresh_fhir, db)
-    api, base = _gunicorn(env, tmp_path)
-    try:
+    with gunicorn(tmp_path / "api", {**env, "GUNICORN_CMD_ARGS": "--workers 1"}) as api:
+        base = api.base
         _wait_for(lambda: _ready(base) == 200, 60, "the API to be ready")
         logs = [tmp_path / f"w{n}.log" for n in range(2)]
         procs = [_worker(env, f"w{n}", log) for n, log in enumerate(logs)]
@@ -365,9 +334,6 @@ def test_postgres_restart_mid_run_is_survived_and_reported(fresh_fhir, private_p
         private_postgres.start()
         recovered = _wait_for(lambda: _ready(base) == 200, 60, "/readyz to recover")
         outcomes = _summaries(procs, logs, timeout=900)
-    finally:
-        os.killpg(api.pid, signal.SIGTERM)
-        api.wait(timeout=30)
     found = _invariants(fresh_fhir, db)
     warnings = sum(log.read_text().count("worker waiting for the database") for log in logs)
 

@@ -55,13 +55,6 @@ def _load(url: str, seconds: float, threads: int, body_for) -> list[float]:
     return latencies
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 8
@@ -83,7 +76,7 @@ def main() -> None:
         ):
             lat = sorted(_load(url, seconds, threads, body))
             results[name] = (len(lat) / seconds, lat[len(lat) // 2], lat[int(len(lat) * 0.99)])
-        rss = [_rss_mb(pid) for pid in server.workers()]
+        rss = server.worker_memory_mb()
     print(
         f"gunicorn: {len(rss)} workers, {threads} client threads, {seconds:.0f} s per endpoint, "
         f"{len(REPORTS)} corpus reports in rotation"

@@ -52,6 +52,10 @@ class Server:
         machine starts or stops: neither is steady enough to bound growth by."""
         return sum(_status_kb(pid, field) for pid in [self.master, *self.workers()]) / 1024
 
+    def worker_memory_mb(self, field: str = "VmRSS") -> list[float]:
+        """Each worker's memory in MB from /proc/PID/status (VmRSS: what a pod limit counts)."""
+        return [_status_kb(pid, field) / 1024 for pid in self.workers()]
+
     def log(self, tail: int = 2000) -> str:
         return (self.folder / "gunicorn.err").read_text(errors="replace")[-tail:]
 
